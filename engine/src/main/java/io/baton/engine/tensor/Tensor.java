@@ -1,0 +1,38 @@
+package io.baton.engine.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A weight tensor: its GGML type, its shape ({@code dims[0]} innermost, as GGML's {@code ne}) and its bytes, a slice of
+ * the memory-mapped model file. A matrix has {@link #rows()} rows of {@link #cols()} elements; each row is a whole
+ * number of quantization blocks.
+ */
+public record Tensor(String name, GgmlType type, long[] dims, MemorySegment data) {
+
+    public int cols() {
+        return Math.toIntExact(dims[0]);
+    }
+
+    /** All dimensions above the first, multiplied. */
+    public int rows() {
+        long r = 1;
+        for (int i = 1; i < dims.length; i++) r *= dims[i];
+        return Math.toIntExact(r);
+    }
+
+    public long rowBytes() {
+        return type.bytesFor(dims[0]);
+    }
+
+    /** Row {@code r} dequantized into {@code out[outOff .. outOff + cols)}. */
+    public void dequantizeRow(int r, float[] out, int outOff) {
+        Dequant.row(type, data, r * rowBytes(), out, outOff, cols());
+    }
+
+    /** The whole tensor as floats (for small tensors: norms, biases). */
+    public float[] toFloats() {
+        float[] out = new float[Math.toIntExact((long) rows() * cols())];
+        for (int r = 0; r < rows(); r++) dequantizeRow(r, out, r * cols());
+        return out;
+    }
+}
