@@ -1,0 +1,71 @@
+package io.baton.engine;
+
+import io.baton.engine.gguf.GgufException;
+import io.baton.engine.gguf.GgufFile;
+import io.baton.engine.model.KvCache;
+import io.baton.engine.model.ModelConfig;
+import io.baton.engine.model.ModelWeights;
+import io.baton.engine.model.Transformer;
+import io.baton.engine.parallel.WorkerPool;
+
+import java.nio.file.Path;
+
+/**
+ * A loaded model: the mapped GGUF file, its configuration and weights, and the engine's own worker pool.
+ * Closing it stops the pool and unmaps the file.
+ */
+public final class Model implements AutoCloseable {
+    private final GgufFile gguf;
+    private final ModelConfig config;
+    private final WorkerPool pool;
+    private final Transformer transformer;
+
+    private Model(GgufFile gguf, ModelConfig config, WorkerPool pool, Transformer transformer) {
+        this.gguf = gguf;
+        this.config = config;
+        this.pool = pool;
+        this.transformer = transformer;
+    }
+
+    /**
+     * Loads a model.
+     *
+     * @param threads size of this model's worker pool (the calling thread counts as one)
+     * @throws GgufException for a missing or corrupt file
+     * @throws io.baton.engine.model.UnsupportedModelException for an architecture, tensor type or shape Baton cannot run
+     */
+    public static Model load(Path path, int threads) {
+        GgufFile g = GgufFile.open(path);
+        try {
+            ModelConfig c = ModelConfig.fromGguf(g);
+            ModelWeights w = ModelWeights.load(g, c);
+            WorkerPool pool = new WorkerPool(threads);
+            return new Model(g, c, pool, new Transformer(c, w, pool));
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    public GgufFile gguf() {
+        return gguf;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Transformer transformer() {
+        return transformer;
+    }
+
+    public KvCache newCache() {
+        return new KvCache(config);
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        gguf.close();
+    }
+}
