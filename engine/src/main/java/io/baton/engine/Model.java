@@ -2,7 +2,6 @@ package io.baton.engine;
 
 import io.baton.engine.gguf.GgufException;
 import io.baton.engine.gguf.GgufFile;
-import io.baton.engine.model.KvCache;
 import io.baton.engine.model.ModelConfig;
 import io.baton.engine.model.ModelWeights;
 import io.baton.engine.model.Transformer;
@@ -59,8 +58,10 @@ public final class Model implements AutoCloseable {
         return transformer;
     }
 
-    public KvCache newCache() {
-        return new KvCache(config);
+    /** A sequence with its own KV memory for up to {@code capacity} tokens (float32 KV). */
+    public Sequence newSequence(int capacity) {
+        if (capacity > config.contextLength()) throw new io.baton.engine.model.ContextOverflowException(capacity, config.contextLength());
+        return new Sequence(transformer, capacity, io.baton.engine.kv.KvType.F32);
     }
 
     @Override

@@ -1,13 +1,18 @@
 package io.baton.engine.model;
 
+import io.baton.engine.kv.BlockTable;
+import io.baton.engine.kv.KvStorage;
 import io.baton.engine.parallel.WorkerPool;
 import io.baton.engine.tensor.MatMul;
+
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * The forward pass shared by the llama, qwen2 and qwen3 families (llama.cpp's {@code llm_build_llama},
  * {@code llm_build_qwen2}, {@code llm_build_qwen3}): pre-norm blocks of grouped-query attention with RoPE and a SwiGLU
- * MLP. A call takes a run of tokens of one sequence at once: projections and the MLP are matrix products over all of
- * them, attention is causal over the sequence's KV cache. Activations stay float32 throughout.
+ * MLP. One call runs one step of a ragged batch (prompt chunks and decode tokens of many sequences); the KV cache is
+ * paged ({@link KvStorage} blocks addressed through each sequence's {@link BlockTable}). Activations stay float32.
  */
 public final class Transformer {
     private final ModelConfig c;
@@ -27,25 +32,37 @@ public final class Transformer {
     }
 
     /**
-     * Runs {@code tokens} at positions {@code cache.length() ..} and appends their K/V to {@code cache}.
+     * Runs one step over a ragged batch: every chunk's tokens go through the projections and the MLP together (one
+     * matrix product per weight for the whole step); attention runs per token over its own sequence's blocks. The new
+     * K/V rows are written into {@code kv} at the chunks' block tables before attention reads them.
      *
-     * @param allLogits logits of every token (for tests and scoring) or only of the last
-     * @return logits, {@code vocabSize} floats per returned position
+     * @return logits, {@code vocabSize} floats per requested row, chunk by chunk in batch order
      */
-    public float[] forward(KvCache cache, int[] tokens, boolean allLogits) {
-        int n = tokens.length;
+    public float[] forward(List<SequenceChunk> batch, KvStorage kv) {
+        int n = 0, outRows = 0;
+        for (SequenceChunk ch : batch) {
+            if (ch.end() > c.contextLength()) throw new ContextOverflowException(ch.end(), c.contextLength());
+            n += ch.tokens().length;
+            outRows += ch.logitsRows();
+        }
         if (n == 0) throw new IllegalArgumentException("no tokens to run");
-        int start = cache.length();
-        cache.ensureCapacity(start + n);
         int dim = c.dim();
 
+        // Per token of the step: its chunk and its position.
+        int[] chunkOf = new int[n], posOf = new int[n];
         float[] x = new float[n * dim];
-        for (int t = 0; t < n; t++) {
-            if (tokens[t] < 0 || tokens[t] >= c.vocabSize()) throw new IllegalArgumentException("token id " + tokens[t] + " outside the vocabulary of " + c.vocabSize());
-            w.tokenEmbedding().dequantizeRow(tokens[t], x, t * dim);
+        for (int ci = 0, t = 0; ci < batch.size(); ci++) {
+            SequenceChunk ch = batch.get(ci);
+            for (int i = 0; i < ch.tokens().length; i++, t++) {
+                int tok = ch.tokens()[i];
+                if (tok < 0 || tok >= c.vocabSize()) throw new IllegalArgumentException("token id " + tok + " outside the vocabulary of " + c.vocabSize());
+                chunkOf[t] = ci;
+                posOf[t] = ch.start() + i;
+                w.tokenEmbedding().dequantizeRow(tok, x, t * dim);
+            }
         }
         float[][] angles = new float[n][];
-        for (int t = 0; t < n; t++) angles[t] = rope.angles(start + t);
+        for (int t = 0; t < n; t++) angles[t] = rope.angles(posOf[t]);
 
         float[] xb = new float[n * dim];
         float[] q = new float[n * c.qDim()];
@@ -72,10 +89,10 @@ public final class Transformer {
             for (int t = 0; t < n; t++) {
                 rope.apply(q, t * c.qDim(), c.heads(), c.headDim(), angles[t]);
                 rope.apply(k, t * c.kDim(), c.kvHeads(), c.headDim(), angles[t]);
+                BlockTable table = batch.get(chunkOf[t]).table();
+                kv.write(l, table.blockOf(posOf[t]), table.slotOf(posOf[t]), k, t * c.kDim(), v, t * c.vDim());
             }
-            System.arraycopy(k, 0, cache.keys(l), start * c.kDim(), n * c.kDim());
-            System.arraycopy(v, 0, cache.values(l), start * c.vDim(), n * c.vDim());
-            attention(cache.keys(l), cache.values(l), q, att, start, n);
+            attention(l, batch, kv, chunkOf, posOf, q, att, n);
             MatMul.matmul(lw.wo(), att, n, proj, pool);
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];
 
@@ -89,12 +106,17 @@ public final class Transformer {
             MatMul.matmul(lw.wDown(), gate, n, proj, pool);
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];
         }
-        cache.setLength(start + n);
 
-        int outRows = allLogits ? n : 1;
-        int first = n - outRows;
+        // Final norm and output projection only for the rows someone wants.
         float[] last = new float[outRows * dim];
-        System.arraycopy(x, first * dim, last, 0, outRows * dim);
+        for (int ci = 0, t = 0, r = 0; ci < batch.size(); ci++) {
+            SequenceChunk ch = batch.get(ci);
+            int from = t + ch.logitsFrom(), rows = ch.logitsRows();
+            System.arraycopy(x, from * dim, last, r * dim, rows * dim);
+            r += rows;
+            t += ch.tokens().length;
+        }
+        if (outRows == 0) return new float[0];
         rmsNorm(last, last, w.outputNorm(), outRows, dim);
         float[] logits = new float[outRows * c.vocabSize()];
         MatMul.matmul(w.output(), last, outRows, logits, pool);
@@ -102,25 +124,26 @@ public final class Transformer {
     }
 
     /**
-     * Causal grouped-query attention for the {@code n} new tokens at positions {@code start ..}: query head h reads KV
-     * head {@code h / (heads / kvHeads)}; scores scaled by 1/sqrt(headDim), softmax over positions {@code 0 .. pos}.
+     * Causal grouped-query attention for every token of the step: query head h reads KV head
+     * {@code h / (heads / kvHeads)} of its own sequence at positions {@code 0 .. pos}; scores scaled by 1/sqrt(headDim),
+     * softmax with the maximum subtracted and the sum in double (as GGML's soft_max).
      */
-    private void attention(float[] keys, float[] values, float[] q, float[] out, int start, int n) {
+    private void attention(int layer, List<SequenceChunk> batch, KvStorage kv, int[] chunkOf, int[] posOf, float[] q, float[] out, int n) {
         int heads = c.heads(), hd = c.headDim(), vd = c.valueDim(), group = heads / c.kvHeads();
-        int kDim = c.kDim(), vDim = c.vDim();
         float scale = (float) (1.0 / Math.sqrt(hd));
+        int maxPos = 0;
+        for (int t = 0; t < n; t++) maxPos = Math.max(maxPos, posOf[t]);
+        int scoreLen = maxPos + 1;
         pool.forRange(n * heads, (from, to) -> {
-            float[] scores = new float[start + n];
+            float[] scores = new float[scoreLen];
             for (int job = from; job < to; job++) {
                 int t = job / heads, h = job % heads, kvh = h / group;
-                int pos = start + t;
+                int pos = posOf[t];
+                BlockTable table = batch.get(chunkOf[t]).table();
                 int qo = t * c.qDim() + h * hd;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = 0; j <= pos; j++) {
-                    int ko = j * kDim + kvh * hd;
-                    float s = 0;
-                    for (int d = 0; d < hd; d++) s += q[qo + d] * keys[ko + d];
-                    s *= scale;
+                    float s = kv.dotK(layer, table.blockOf(j), table.slotOf(j), kvh, q, qo) * scale;
                     scores[j] = s;
                     if (s > max) max = s;
                 }
@@ -132,11 +155,9 @@ public final class Transformer {
                 }
                 float inv = (float) (1.0 / sum);
                 int oo = (t * heads + h) * vd;
-                java.util.Arrays.fill(out, oo, oo + vd, 0f);
+                Arrays.fill(out, oo, oo + vd, 0f);
                 for (int j = 0; j <= pos; j++) {
-                    float p = scores[j] * inv;
-                    int vo = j * vDim + kvh * vd;
-                    for (int d = 0; d < vd; d++) out[oo + d] += p * values[vo + d];
+                    kv.addScaledV(layer, table.blockOf(j), table.slotOf(j), kvh, scores[j] * inv, out, oo);
                 }
             }
         });

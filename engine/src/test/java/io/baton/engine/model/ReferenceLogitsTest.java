@@ -40,8 +40,8 @@ class ReferenceLogitsTest {
             int vocab = m.config().vocabSize();
             for (Reference.Prompt p : ref.prompts()) {
                 if (p.error() != null) continue;
-                KvCache cache = m.newCache();
-                float[] logits = m.transformer().forward(cache, p.tokens(), true);
+                try (io.baton.engine.Sequence seq = m.newSequence(p.tokens().length + p.generated().length)) {
+                float[] logits = seq.forward(p.tokens(), true);
                 int n = p.tokens().length;
                 for (int pos = 0; pos < n; pos++) {
                     float[] tl = p.top10Logits()[pos];
@@ -60,7 +60,8 @@ class ReferenceLogitsTest {
                 for (int i = 0; i < gen.length; i++) {
                     if (p.margins()[i] <= MARGIN) break;
                     assertThat(argmax(step, 0, vocab)).as("%s %s greedy step %d", ref.file(), p.id(), i).isEqualTo(gen[i]);
-                    if (i + 1 < gen.length) step = m.transformer().forward(cache, new int[] {gen[i]}, false);
+                    if (i + 1 < gen.length) step = seq.forward(new int[] {gen[i]}, false);
+                }
                 }
             }
         }
