@@ -19,7 +19,7 @@ import java.util.HexFormat;
  *
  * <p>Encoding hashed (all little-endian): a byte 1 and the parent's 16 bytes, or a byte 0 for the first block; the
  * token count as an int; the tokens as ints; the salt's length and bytes (salt only on the first block, like vLLM's
- * {@code cache_salt}). Every field is length-prefixed or fixed, so two different inputs never encode alike.
+ * {@code cache_salt}; an empty salt is the same as none). Every field is length-prefixed or fixed, so two different inputs never encode alike.
  *
  * @param hi the first 8 bytes of the digest, big-endian
  * @param lo the next 8 bytes
