@@ -1,0 +1,170 @@
+package io.baton.engine.kv;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Conversions between float rows and the stored KV element types, plus the two reads attention needs (dot product with
+ * a K head, scaled add of a V head), straight from off-heap memory. Storage is little-endian, the wire order of the KV
+ * transfer.
+ *
+ * <p>Each operation has a plain scalar reference ({@code *Scalar}) and a fast version; the tests compare them on random
+ * data. F32 and BF16 are vectorized with the Vector API; F16 uses {@link Float#float16ToFloat} / {@link
+ * Float#floatToFloat16}, which HotSpot compiles to F16C instructions (the Vector API of JDK 25 has no half-float
+ * conversion).
+ */
+public final class KvCodec {
+    private KvCodec() {}
+
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
+    /** As many shorts as FS has floats, in half the bits: one load of bf16 widens to one float vector. */
+    private static final VectorSpecies<Short> SS = VectorSpecies.of(short.class, VectorShape.forBitSize(FS.vectorBitSize() / 2));
+    private static final int L = FS.length();
+
+    // ---- single elements (the reference definitions) ----
+
+    /**
+     * float → bfloat16 bits, rounding to nearest even; NaN stays a quiet NaN. Same rule as GGML's
+     * {@code ggml_compute_fp32_to_bf16} (ggml-impl.h): add 0x7FFF plus the lowest kept bit, keep the upper half.
+     */
+    public static short floatToBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    /** bfloat16 bits → float: they are the upper half of the float's bits, exactly. */
+    public static float bf16ToFloat(short h) {
+        return Float.intBitsToFloat((h & 0xFFFF) << 16);
+    }
+
+    /** Reads element {@code i} of a row of type {@code t} starting at byte {@code off}. */
+    public static float get(KvType t, MemorySegment s, long off, int i) {
+        return switch (t) {
+            case F32 -> s.get(F32, off + 4L * i);
+            case F16 -> Float.float16ToFloat(s.get(I16, off + 2L * i));
+            case BF16 -> bf16ToFloat(s.get(I16, off + 2L * i));
+        };
+    }
+
+    /** Writes element {@code i}, converting (and rounding to nearest even) to type {@code t}. */
+    public static void put(KvType t, MemorySegment s, long off, int i, float x) {
+        switch (t) {
+            case F32 -> s.set(F32, off + 4L * i, x);
+            case F16 -> s.set(I16, off + 2L * i, Float.floatToFloat16(x));
+            case BF16 -> s.set(I16, off + 2L * i, floatToBf16(x));
+        }
+    }
+
+    // ---- scalar references ----
+
+    public static void encodeScalar(KvType t, float[] src, int srcOff, MemorySegment dst, long dstOff, int n) {
+        for (int i = 0; i < n; i++) put(t, dst, dstOff, i, src[srcOff + i]);
+    }
+
+    public static void decodeScalar(KvType t, MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        for (int i = 0; i < n; i++) dst[dstOff + i] = get(t, src, srcOff, i);
+    }
+
+    public static float dotScalar(KvType t, MemorySegment s, long off, float[] q, int qOff, int n) {
+        float sum = 0;
+        for (int i = 0; i < n; i++) sum += get(t, s, off, i) * q[qOff + i];
+        return sum;
+    }
+
+    public static void addScaledScalar(KvType t, MemorySegment s, long off, float p, float[] out, int outOff, int n) {
+        for (int i = 0; i < n; i++) out[outOff + i] += p * get(t, s, off, i);
+    }
+
+    // ---- fast versions ----
+
+    /** Writes {@code n} floats as type {@code t} at byte {@code dstOff}. */
+    public static void encode(KvType t, float[] src, int srcOff, MemorySegment dst, long dstOff, int n) {
+        switch (t) {
+            case F32 -> MemorySegment.copy(src, srcOff, dst, F32, dstOff, n);
+            case F16 -> encodeScalar(t, src, srcOff, dst, dstOff, n);
+            case BF16 -> {
+                int i = 0;
+                for (int bound = n - n % L; i < bound; i += L) {
+                    FloatVector x = FloatVector.fromArray(FS, src, srcOff + i);
+                    bf16Bits(x).intoMemorySegment(dst, dstOff + 2L * i, LE);
+                }
+                for (; i < n; i++) dst.set(I16, dstOff + 2L * i, floatToBf16(src[srcOff + i]));
+            }
+        }
+    }
+
+    /** Reads {@code n} elements of type {@code t} from byte {@code srcOff} as floats. */
+    public static void decode(KvType t, MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        switch (t) {
+            case F32 -> MemorySegment.copy(src, F32, srcOff, dst, dstOff, n);
+            case F16 -> decodeScalar(t, src, srcOff, dst, dstOff, n);
+            case BF16 -> {
+                int i = 0;
+                for (int bound = n - n % L; i < bound; i += L) loadBf16(src, srcOff + 2L * i).intoArray(dst, dstOff + i);
+                for (; i < n; i++) dst[dstOff + i] = bf16ToFloat(src.get(I16, srcOff + 2L * i));
+            }
+        }
+    }
+
+    /** Σ stored[i] × q[qOff + i] over {@code n} elements (the summation order differs from the scalar reference). */
+    public static float dot(KvType t, MemorySegment s, long off, float[] q, int qOff, int n) {
+        if (t == KvType.F16) return dotScalar(t, s, off, q, qOff, n);
+        FloatVector acc = FloatVector.zero(FS);
+        int i = 0;
+        for (int bound = n - n % L; i < bound; i += L) {
+            FloatVector k = t == KvType.F32 ? FloatVector.fromMemorySegment(FS, s, off + 4L * i, LE) : loadBf16(s, off + 2L * i);
+            acc = k.fma(FloatVector.fromArray(FS, q, qOff + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += get(t, s, off, i) * q[qOff + i];
+        return sum;
+    }
+
+    /** out[outOff + i] += p × stored[i] over {@code n} elements. */
+    public static void addScaled(KvType t, MemorySegment s, long off, float p, float[] out, int outOff, int n) {
+        if (t == KvType.F16) {
+            addScaledScalar(t, s, off, p, out, outOff, n);
+            return;
+        }
+        FloatVector pv = FloatVector.broadcast(FS, p);
+        int i = 0;
+        for (int bound = n - n % L; i < bound; i += L) {
+            FloatVector v = t == KvType.F32 ? FloatVector.fromMemorySegment(FS, s, off + 4L * i, LE) : loadBf16(s, off + 2L * i);
+            v.fma(pv, FloatVector.fromArray(FS, out, outOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] += p * get(t, s, off, i);
+    }
+
+    /** L bf16 values widened to floats: zero-extend each 16-bit pattern and shift it into the upper half. */
+    private static FloatVector loadBf16(MemorySegment s, long off) {
+        ShortVector h = ShortVector.fromMemorySegment(SS, s, off, LE);
+        IntVector bits = (IntVector) h.convertShape(VectorOperators.ZERO_EXTEND_S2I, IS, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** {@link #floatToBf16} on L lanes: round to nearest even, NaN kept quiet, then narrowed to shorts. */
+    private static ShortVector bf16Bits(FloatVector x) {
+        IntVector bits = x.reinterpretAsInts();
+        IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.AND, 1);
+        IntVector rounded = bits.add(0x7FFF).add(lsb).lanewise(VectorOperators.LSHR, 16);
+        VectorMask<Integer> nan = x.test(VectorOperators.IS_NAN).cast(IS);
+        IntVector quietNan = bits.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.OR, 0x40);
+        IntVector result = rounded.blend(quietNan, nan);
+        return (ShortVector) result.convertShape(VectorOperators.I2S, SS, 0);
+    }
+}
