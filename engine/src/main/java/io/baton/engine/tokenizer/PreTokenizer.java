@@ -3,6 +3,7 @@ package io.baton.engine.tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -18,6 +19,7 @@ import java.util.regex.Pattern;
  * alternation takes the first alternative that matches and {@code \s} is {@code [ \t\n\x0B\f\r]}.
  */
 final class PreTokenizer {
+    private static final Logger LOG = Logger.getLogger(PreTokenizer.class.getName());
     /** Names llama.cpp maps to its Llama-3 pre-tokenizer (which also skips merges for whole-word tokens and adds BOS). */
     private static final Set<String> LLAMA3 = Set.of("llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral");
     /** Names that use the Llama-3 expression without its other settings. */
@@ -55,6 +57,10 @@ final class PreTokenizer {
 
     /** The pre-tokenizer for a {@code tokenizer.ggml.pre} value ("" when absent: llama.cpp's default, with a warning). */
     static PreTokenizer forName(String pre) {
+        if (pre.isEmpty()) {
+            LOG.warning("tokenizer.ggml.pre is missing: using llama.cpp's 'default' pre-tokenizer, as llama.cpp does "
+                    + "(it warns that generation quality will be degraded; reconvert the model)");
+        }
         if (pre.isEmpty() || pre.equals("default")) {
             // llama-vocab.cpp "default regex for BPE tokenization pre-processing"
             return new PreTokenizer(pre, List.of(
