@@ -19,9 +19,11 @@ import java.util.function.Consumer;
  *       front, {@link #free} appends at the back. A free block may still be <b>cached</b> (mapped from its
  *       {@link BlockHash}): its KV stays valid and a prefix hit takes it back ({@link #touch}) until allocation reaches it
  *       and evicts it, oldest first.
- *   <li>Only full blocks are cached, and the first block cached under a hash keeps it: a second block with the same
- *       content (two requests computed the same prefix in one step) stays uncached and is simply freed later. Block
- *       tables therefore never change under a request (vLLM keeps both copies instead; either is correct).
+ *   <li>Only full blocks are cached. Two blocks may hold the same content (two requests computed the same prefix
+ *       before either was cached): both are kept under the hash, as in vLLM, so block tables never change under a
+ *       request. A hash stays cached until its last copy is evicted; events describe hashes, not copies, so a
+ *       subscriber's index equals the set of cached hashes exactly, and a stored child's parent hash is always cached
+ *       (its holder holds a copy of the parent).
  *   <li>Unlike vLLM, no block is reserved as a "null block": vLLM needs one for sliding-window and padding entries,
  *       which our model families do not have. Every id is usable.
  * </ul>
@@ -34,7 +36,9 @@ public final class BlockPool {
     private final int blockSize;
     private final int[] refCount;
     private final BlockHash[] hashOf;
-    private final Map<BlockHash, Integer> cached = new HashMap<>();
+    /** Hash → the blocks holding that content (almost always one; see the class comment). */
+    private final Map<BlockHash, int[]> cached = new HashMap<>();
+    private int cachedBlockCount;
     private final FreeBlockQueue freeQueue;
     private final List<Consumer<KvEvent>> subscribers = new CopyOnWriteArrayList<>();
     private long lastSeq;
@@ -72,8 +76,13 @@ public final class BlockPool {
         return (double) usedBlocks() / numBlocks;
     }
 
-    /** Blocks mapped in the prefix cache, in use or free. */
+    /** Blocks mapped in the prefix cache, in use or free (copies of one content counted apart). */
     public int cachedBlocks() {
+        return cachedBlockCount;
+    }
+
+    /** Distinct contents in the prefix cache: what a subscriber's index holds. */
+    public int cachedHashes() {
         return cached.size();
     }
 
@@ -81,7 +90,8 @@ public final class BlockPool {
 
     /**
      * Takes {@code n} blocks from the front of the free queue, each with reference count 1. Popped blocks that were
-     * cached lose their hash (evicted; one {@link KvEvent.BlockRemoved} lists them all).
+     * cached lose their hash; hashes whose last copy this was are evicted (one {@link KvEvent.BlockRemoved} lists
+     * them all, in eviction order).
      *
      * @throws IllegalStateException if fewer than {@code n} blocks are free (check {@link #freeBlocks()} first)
      */
@@ -93,9 +103,7 @@ public final class BlockPool {
         for (int i = 0; i < n; i++) {
             int b = freeQueue.popFirst();
             BlockHash h = hashOf[b];
-            if (h != null) {
-                cached.remove(h);
-                hashOf[b] = null;
+            if (h != null && uncache(b, h)) {
                 if (evicted == null) evicted = new ArrayList<>();
                 evicted.add(h);
             }
@@ -150,11 +158,11 @@ public final class BlockPool {
     /**
      * Registers full blocks {@code blocks[from .. to)} under {@code hashes[from .. to)} (index i of both arrays is block
      * i of one sequence, so {@code hashes[from - 1]} is the parent of the first). Blocks already cached under the same
-     * hash are skipped; blocks whose hash is cached on another block stay uncached. Publishes one
-     * {@link KvEvent.BlockStored} per run of newly cached blocks.
+     * hash are skipped; a block whose hash another block already holds becomes a second copy. Publishes one
+     * {@link KvEvent.BlockStored} per run of hashes new to the cache.
      *
      * @param tokens the sequence's tokens (block i is {@code tokens[i × blockSize ..]}) for the events, or null
-     * @return how many blocks were newly cached
+     * @return how many blocks were newly cached (copies included)
      * @throws IllegalStateException if a block is free, or already cached under a different hash
      */
     public int cacheFullBlocks(int[] blocks, BlockHash[] hashes, int from, int to, int[] tokens) {
@@ -173,11 +181,16 @@ public final class BlockPool {
         int stored = 0;
         int runStart = -1;
         for (int i = from; i <= to; i++) {
-            boolean storeHere = i < to && hashOf[blocks[i]] == null && !cached.containsKey(hashes[i]);
-            if (storeHere) {
-                cached.put(hashes[i], blocks[i]);
+            boolean newHash = false;
+            if (i < to && hashOf[blocks[i]] == null) {
+                int[] copies = cached.get(hashes[i]);
+                newHash = copies == null;
+                cached.put(hashes[i], copies == null ? new int[] {blocks[i]} : append(copies, blocks[i]));
                 hashOf[blocks[i]] = hashes[i];
+                cachedBlockCount++;
                 stored++;
+            }
+            if (newHash) {
                 if (runStart < 0) runStart = i;
             } else if (runStart >= 0) {
                 publishStored(hashes, runStart, i, tokens);
@@ -197,19 +210,46 @@ public final class BlockPool {
         publish(new KvEvent.BlockStored(++lastSeq, List.of(hashes).subList(from, to), parent, runTokens, blockSize));
     }
 
-    /** The cached blocks of the longest prefix of {@code hashes} found, in order (nothing is reserved: see {@link #touch}). */
+    /** Removes block b (holding hash h) from the cache; true if it was h's last copy (h is evicted). */
+    private boolean uncache(int b, BlockHash h) {
+        int[] copies = cached.get(h);
+        hashOf[b] = null;
+        cachedBlockCount--;
+        if (copies.length == 1) {
+            cached.remove(h);
+            return true;
+        }
+        int[] rest = new int[copies.length - 1];
+        for (int i = 0, j = 0; i < copies.length; i++) if (copies[i] != b) rest[j++] = copies[i];
+        cached.put(h, rest);
+        return false;
+    }
+
+    private static int[] append(int[] a, int x) {
+        int[] out = Arrays.copyOf(a, a.length + 1);
+        out[a.length] = x;
+        return out;
+    }
+
+    /**
+     * The cached blocks of the longest prefix of {@code hashes} found, in order (nothing is reserved: see
+     * {@link #touch}). Where a content has several copies, one in use is preferred, so a hit takes no block out of the
+     * free queue that it need not.
+     */
     public int[] lookupPrefix(BlockHash[] hashes) {
         int n = 0;
         while (n < hashes.length && cached.containsKey(hashes[n])) n++;
         int[] out = new int[n];
-        for (int i = 0; i < n; i++) out[i] = cached.get(hashes[i]);
+        for (int i = 0; i < n; i++) out[i] = cachedBlock(hashes[i]);
         return out;
     }
 
-    /** The block cached under {@code hash}, or -1. */
+    /** A block cached under {@code hash} (one in use if there is one), or -1. */
     public int cachedBlock(BlockHash hash) {
-        Integer b = cached.get(hash);
-        return b == null ? -1 : b;
+        int[] copies = cached.get(hash);
+        if (copies == null) return -1;
+        for (int b : copies) if (refCount[b] > 0) return b;
+        return copies[0];
     }
 
     /**
@@ -221,6 +261,7 @@ public final class BlockPool {
     public boolean resetPrefixCache() {
         if (usedBlocks() > 0) return false;
         cached.clear();
+        cachedBlockCount = 0;
         Arrays.fill(hashOf, null);
         publish(new KvEvent.AllCleared(++lastSeq));
         return true;

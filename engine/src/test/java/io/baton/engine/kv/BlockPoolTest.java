@@ -105,7 +105,7 @@ class BlockPoolTest {
     }
 
     @Test
-    void duplicateContentStaysUncachedAndSplitsTheEventRun() {
+    void copiesOfOneContentShareAHashUntilTheLastIsEvicted() {
         int[] t = tokens(0, 12);
         BlockHash[] h = BlockHash.hashes(t, BS);
         int[] a = pool.allocate(1);
@@ -113,17 +113,33 @@ class BlockPoolTest {
         int[] other = pool.allocate(1);                                     // block 1 under h[1], by another request
         pool.cacheFullBlocks(new int[] {-1, other[0]}, h, 1, 2, t);
         events.clear();
-        int[] b = pool.allocate(3);                                         // 2, 3, 4: same content as h[0..2]
-        assertThat(pool.cacheFullBlocks(b, h, 0, 3, t)).isEqualTo(1);       // only h[2] is new
-        assertThat(pool.hashOf(2)).isNull();
-        assertThat(pool.hashOf(3)).isNull();
+        int[] b = pool.allocate(3);                                         // 2, 3, 4: computed the same h[0..2]
+        assertThat(pool.cacheFullBlocks(b, h, 0, 3, t)).isEqualTo(3);
+        assertThat(pool.hashOf(2)).isEqualTo(h[0]);
         assertThat(pool.hashOf(4)).isEqualTo(h[2]);
+        assertThat(pool.cachedBlocks()).isEqualTo(5);
+        assertThat(pool.cachedHashes()).isEqualTo(3);
+        // Only h[2] is new to the cache: one event, its parent already known to subscribers.
         assertThat(events).singleElement().satisfies(e -> {
             var s = (KvEvent.BlockStored) e;
             assertThat(s.hashes()).containsExactly(h[2]);
             assertThat(s.parentHash()).isEqualTo(h[1]);
         });
         assertThat(pool.lookupPrefix(h)).containsExactly(0, 1, 4);
+
+        // Block 0 is freed and evicted: h[0] lives on in block 2, so no event, and lookups find block 2.
+        pool.free(a);
+        pool.free(other);
+        events.clear();
+        assertThat(pool.allocate(6)).containsExactly(5, 6, 7, 8, 9, 0);
+        assertThat(events).isEmpty();
+        assertThat(pool.lookupPrefix(h)).containsExactly(2, 3, 4); // block 3 is in use, block 1 free: 3 preferred
+        // Evicting the last copy of h[1] publishes its removal.
+        pool.free(new int[] {3});
+        assertThat(pool.freeQueue()).containsExactly(1, 3);
+        pool.allocate(2);
+        assertThat(events).singleElement().isEqualTo(new KvEvent.BlockRemoved(pool.lastEventSeq(), List.of(h[1])));
+        assertThat(pool.lookupPrefix(h)).containsExactly(2);
     }
 
     @Test
