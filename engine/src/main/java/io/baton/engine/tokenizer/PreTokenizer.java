@@ -34,7 +34,7 @@ final class PreTokenizer {
     // Collapsed classes (llama.cpp uses the bytes 0xD0..0xD5; private-use characters cannot clash with real text).
     private static final char OTHER = '\uE0D0', NUMBER = '\uE0D1', LETTER = '\uE0D2', PUNCT = '\uE0D3', ACCENT = '\uE0D4',
             SYMBOL = '\uE0D5';
-    private static final String L = LETTER + "A-Za-z", N = NUMBER + "0-9", P = PUNCT + "!-#%-*,\\-/:-;?-@\\[-\\]_\\{\\}";
+    private static final String L = LETTER + "A-Za-z", N = NUMBER + "0-9", P = PUNCT + "!-#%-*,-/:-;?-@\\[-\\]_\\{\\}";
 
     /** Qwen2's expression (llama-vocab.cpp LLAMA_VOCAB_PRE_TYPE_QWEN2) with \p{L} and \p{N} collapsed. */
     private static final Pattern QWEN2_PATTERN = Pattern.compile(

@@ -127,7 +127,7 @@ final class Vocab {
         specialTokens = special.stream().mapToInt(Integer::intValue).toArray();
 
         pieces = new byte[n][];
-        for (int i = 0; i < n; i++) pieces[i] = piece(i);
+        for (int i = 0; i < n; i++) pieces[i] = computePiece(i);
 
         // Per-model attribute fix-ups that llama.cpp keys on general.name (they only affect splitting on special tokens).
         String name = gguf.getString("general.name", "").toLowerCase(Locale.ROOT);
@@ -151,8 +151,9 @@ final class Vocab {
         return id >= 0 && eog.get(id);
     }
 
-    byte[] piece(int id, boolean copy) {
-        return copy ? pieces[id].clone() : pieces[id];
+    /** The token's piece (see {@link #computePiece}); callers must not modify it. */
+    byte[] piece(int id) {
+        return pieces[id];
     }
 
     int id(String text) {
@@ -165,7 +166,7 @@ final class Vocab {
      * pieces with '▁' as a space, byte tokens {@code <0xAB>} as that byte, byte-level BPE pieces mapped back to bytes,
      * and nothing for unused tokens.
      */
-    private byte[] piece(int id) {
+    private byte[] computePiece(int id) {
         int a = attrs[id];
         String text = texts[id];
         if ((a & (UNKNOWN | CONTROL | USER_DEFINED)) != 0) return Unicode.utf8(text);

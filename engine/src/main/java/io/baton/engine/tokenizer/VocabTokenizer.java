@@ -31,7 +31,7 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     @Override
     public final byte[] tokenBytes(int id) {
         checkId(id);
-        return vocab.piece(id, true);
+        return vocab.piece(id).clone();
     }
 
     @Override
@@ -39,7 +39,7 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
         ByteArrayOutputStream out = new ByteArrayOutputStream(ids.length * 4);
         for (int id : ids) {
             checkId(id);
-            out.writeBytes(vocab.piece(id, false));
+            out.writeBytes(vocab.piece(id));
         }
         return out.toString(StandardCharsets.UTF_8);
     }
