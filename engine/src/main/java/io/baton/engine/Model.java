@@ -1,16 +1,20 @@
 package io.baton.engine;
 
+import io.baton.engine.chat.ChatTemplate;
 import io.baton.engine.gguf.GgufException;
 import io.baton.engine.gguf.GgufFile;
 import io.baton.engine.model.ModelConfig;
+import io.baton.engine.model.UnsupportedModelException;
+import io.baton.engine.tokenizer.Tokenizer;
 import io.baton.engine.model.ModelWeights;
 import io.baton.engine.model.Transformer;
 import io.baton.engine.parallel.WorkerPool;
 
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
- * A loaded model: the mapped GGUF file, its configuration and weights, and the engine's own worker pool.
+ * A loaded model: the mapped GGUF file, its configuration, weights and tokenizer, and the engine's own worker pool.
  * Closing it stops the pool and unmaps the file.
  */
 public final class Model implements AutoCloseable {
@@ -18,12 +22,14 @@ public final class Model implements AutoCloseable {
     private final ModelConfig config;
     private final WorkerPool pool;
     private final Transformer transformer;
+    private final Tokenizer tokenizer;
 
-    private Model(GgufFile gguf, ModelConfig config, WorkerPool pool, Transformer transformer) {
+    private Model(GgufFile gguf, ModelConfig config, WorkerPool pool, Transformer transformer, Tokenizer tokenizer) {
         this.gguf = gguf;
         this.config = config;
         this.pool = pool;
         this.transformer = transformer;
+        this.tokenizer = tokenizer;
     }
 
     /**
@@ -38,8 +44,12 @@ public final class Model implements AutoCloseable {
         try {
             ModelConfig c = ModelConfig.fromGguf(g);
             ModelWeights w = ModelWeights.load(g, c);
+            Tokenizer tok = Tokenizer.fromGguf(g);
+            if (tok.vocabSize() > c.vocabSize()) {
+                throw new UnsupportedModelException("tokenizer has " + tok.vocabSize() + " tokens but the embedding only " + c.vocabSize());
+            }
             WorkerPool pool = new WorkerPool(threads);
-            return new Model(g, c, pool, new Transformer(c, w, pool));
+            return new Model(g, c, pool, new Transformer(c, w, pool), tok);
         } catch (RuntimeException e) {
             g.close();
             throw e;
@@ -52,6 +62,15 @@ public final class Model implements AutoCloseable {
 
     public ModelConfig config() {
         return config;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The model's own chat template ({@code tokenizer.chat_template}), if it has one. */
+    public Optional<ChatTemplate> chatTemplate() {
+        return ChatTemplate.fromGguf(gguf);
     }
 
     public Transformer transformer() {
