@@ -34,6 +34,7 @@ public final class Scheduler {
     private final List<Request> running = new ArrayList<>();
     private final Map<String, Request> byId = new HashMap<>();
     private long admissions;
+    private long preemptions;
 
     public Scheduler(SchedulerConfig config, KvCacheManager kv) {
         this.config = config;
@@ -130,6 +131,7 @@ public final class Scheduler {
         r.setNumComputed(0);
         r.setStatus(RequestStatus.WAITING);
         r.preemptions++;
+        preemptions++;
         waiting.addFirst(r);
     }
 
@@ -205,6 +207,11 @@ public final class Scheduler {
         r.setStatus(RequestStatus.RUNNING);
         r.admittedAt = admissions++;
         running.add(r);
+    }
+
+    /** Preemptions so far (a request preempted twice counts twice). */
+    public long preemptions() {
+        return preemptions;
     }
 
     /** Requests in the running batch (a copy, in admission order). */
