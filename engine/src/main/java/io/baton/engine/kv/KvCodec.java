@@ -18,8 +18,8 @@ import java.nio.ByteOrder;
  * transfer.
  *
  * <p>Each operation has a plain scalar reference ({@code *Scalar}) and a fast version; the tests compare them on random
- * data. F32 and BF16 are vectorized with the Vector API; F16 uses {@link Float#float16ToFloat} / {@link
- * Float#floatToFloat16}, which HotSpot compiles to F16C instructions (the Vector API of JDK 25 has no half-float
+ * data. F32 and BF16 are vectorized with the Vector API; F16 runs plain loops over {@link Float#float16ToFloat} /
+ * {@link Float#floatToFloat16}, which HotSpot compiles to F16C instructions (the Vector API of JDK 25 has no half-float
  * conversion).
  */
 public final class KvCodec {
@@ -96,7 +96,7 @@ public final class KvCodec {
     public static void encode(KvType t, float[] src, int srcOff, MemorySegment dst, long dstOff, int n) {
         switch (t) {
             case F32 -> MemorySegment.copy(src, srcOff, dst, F32, dstOff, n);
-            case F16 -> encodeScalar(t, src, srcOff, dst, dstOff, n);
+            case F16 -> encodeF16(src, srcOff, dst, dstOff, n);
             case BF16 -> encodeBf16(src, srcOff, dst, dstOff, n);
         }
     }
@@ -105,7 +105,7 @@ public final class KvCodec {
     public static void decode(KvType t, MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
         switch (t) {
             case F32 -> MemorySegment.copy(src, F32, srcOff, dst, dstOff, n);
-            case F16 -> decodeScalar(t, src, srcOff, dst, dstOff, n);
+            case F16 -> decodeF16(src, srcOff, dst, dstOff, n);
             case BF16 -> decodeBf16(src, srcOff, dst, dstOff, n);
         }
     }
@@ -114,7 +114,7 @@ public final class KvCodec {
     public static float dot(KvType t, MemorySegment s, long off, float[] q, int qOff, int n) {
         return switch (t) {
             case F32 -> dotF32(s, off, q, qOff, n);
-            case F16 -> dotScalar(t, s, off, q, qOff, n);
+            case F16 -> dotF16(s, off, q, qOff, n);
             case BF16 -> dotBf16(s, off, q, qOff, n);
         };
     }
@@ -123,13 +123,34 @@ public final class KvCodec {
     public static void addScaled(KvType t, MemorySegment s, long off, float p, float[] out, int outOff, int n) {
         switch (t) {
             case F32 -> addScaledF32(s, off, p, out, outOff, n);
-            case F16 -> addScaledScalar(t, s, off, p, out, outOff, n);
+            case F16 -> addScaledF16(s, off, p, out, outOff, n);
             case BF16 -> addScaledBf16(s, off, p, out, outOff, n);
         }
     }
 
     // One small method per type and operation: the Vector API is only fast when C2 inlines the whole loop body, and a
     // method mixing types grows past its inlining limits (measured: BF16 decode 10x slower inside a shared switch).
+
+    // F16: plain loops over Float.float16ToFloat / floatToFloat16, which C2 turns into F16C instructions and
+    // vectorizes itself (the Vector API of JDK 25 has no half-float lanes).
+
+    private static void encodeF16(float[] src, int srcOff, MemorySegment dst, long dstOff, int n) {
+        for (int i = 0; i < n; i++) dst.set(I16, dstOff + 2L * i, Float.floatToFloat16(src[srcOff + i]));
+    }
+
+    private static void decodeF16(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        for (int i = 0; i < n; i++) dst[dstOff + i] = Float.float16ToFloat(src.get(I16, srcOff + 2L * i));
+    }
+
+    private static float dotF16(MemorySegment s, long off, float[] q, int qOff, int n) {
+        float sum = 0;
+        for (int i = 0; i < n; i++) sum += Float.float16ToFloat(s.get(I16, off + 2L * i)) * q[qOff + i];
+        return sum;
+    }
+
+    private static void addScaledF16(MemorySegment s, long off, float p, float[] out, int outOff, int n) {
+        for (int i = 0; i < n; i++) out[outOff + i] += p * Float.float16ToFloat(s.get(I16, off + 2L * i));
+    }
 
     private static void encodeBf16(float[] src, int srcOff, MemorySegment dst, long dstOff, int n) {
         int i = 0;
