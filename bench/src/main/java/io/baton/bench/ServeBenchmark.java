@@ -14,6 +14,7 @@ import io.baton.bench.report.HtmlReport;
 import io.baton.bench.report.ResultJson;
 import io.baton.bench.run.Arrivals;
 import io.baton.bench.run.BenchRunner;
+import io.baton.bench.run.ClientWarmup;
 import io.baton.bench.run.Progress;
 import io.baton.bench.run.RunResult;
 import io.baton.bench.tokens.PromptTokenizer;
@@ -42,12 +43,13 @@ public final class ServeBenchmark {
      * @param headers        extra HTTP headers ({@code Authorization} from the API key among them)
      * @param progress       {@code auto}, {@code bar}, {@code lines} or {@code off}
      * @param check          send one short request first and stop with its error if it fails
+     * @param warmup         warm the client's code first against an in-process server ({@link ClientWarmup})
      */
     public record Options(String url, String model, Endpoint endpoint, DatasetOptions dataset, Path tokenizer,
                           List<Double> rates, double burstiness, int maxConcurrency, double durationSec, double timeScale,
                           boolean ignoreEos, Double temperature, String extraBody, Slo slo, double[] percentiles,
                           Path out, Map<String, String> headers, double timeoutSec, int eventLoops, String progress,
-                          boolean check) {}
+                          boolean check, boolean warmup) {}
 
     /** What a benchmark produced. */
     public record Outcome(List<ResultJson.Run> runs, Path resultJson, Path reportHtml) {}
@@ -73,6 +75,7 @@ public final class ServeBenchmark {
         RequestBodies bodies = new RequestBodies(o.endpoint(), o.model(), o.ignoreEos(), o.temperature(), o.extraBody());
         int connections = o.maxConcurrency() > 0 ? o.maxConcurrency() : requests.size();
         List<ResultJson.Run> runs = new ArrayList<>();
+        if (o.warmup()) ClientWarmup.run(o.eventLoops());
         try (StreamClient client = new StreamClient(o.url(), o.endpoint(), o.eventLoops(), connections + 1, o.headers(), o.timeoutSec())) {
             if (o.check()) check(client, bodies, o.endpoint(), requests.getFirst(), err);
             for (int k = 0; k < o.rates().size(); k++) {

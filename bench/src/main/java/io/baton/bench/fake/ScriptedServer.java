@@ -3,6 +3,9 @@ package io.baton.bench.fake;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
@@ -12,8 +15,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.ContextInternal;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -71,7 +72,6 @@ public final class ScriptedServer implements AutoCloseable {
     public record Served(String requestId, long receivedNanos, long[] tokenNanos, Fault fault) {}
 
     private final Vertx vertx;
-    private final List<HttpServer> servers = new ArrayList<>();
     private final IntFunction<Script> scripts;
     private final Map<String, Served> served = new ConcurrentHashMap<>();
     private final AtomicInteger arrivals = new AtomicInteger(), inFlight = new AtomicInteger(), maxInFlight = new AtomicInteger();
@@ -80,14 +80,19 @@ public final class ScriptedServer implements AutoCloseable {
     private ScriptedServer(int eventLoops, IntFunction<Script> scripts) {
         this.scripts = scripts;
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(eventLoops).setWorkerPoolSize(1).setPreferNativeTransport(false));
-        int p = 0;
-        for (int i = 0; i < eventLoops; i++) {
-            HttpServer s = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(p).setTcpNoDelay(true)
-                    .setAcceptBacklog(8192));
-            s.requestHandler(this::handle);
-            p = s.listen().await().actualPort();
-            servers.add(s);
-        }
+        // One server per event loop, all on one port: Vert.x shares a negative port number among the servers
+        // that use it, picking one free port (its "server sharing"); each verticle instance gets its own event loop.
+        AtomicInteger bound = new AtomicInteger();
+        vertx.deployVerticle(() -> new VerticleBase() {
+            @Override
+            public Future<?> start() {
+                HttpServer s = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setTcpNoDelay(true)
+                        .setAcceptBacklog(8192));
+                s.requestHandler(ScriptedServer.this::handle);
+                return s.listen(-1).onSuccess(x -> bound.set(x.actualPort()));
+            }
+        }, new DeploymentOptions().setInstances(eventLoops)).await();
+        int p = bound.get();
         this.port = p;
     }
 
@@ -198,6 +203,10 @@ public final class ScriptedServer implements AutoCloseable {
             }
             written[k] = System.nanoTime();
             resp.write(chunk("t" + k + " ", null));
+            if (k + 1 == tokens && !(script.fault() != Fault.NONE && script.faultAfter() == tokens)) {
+                finish(tokens, true);   // as real servers do: the end follows the last token at once
+                return;
+            }
             dueNanos += (long) (script.gapMillis(k) * 1e6);
             next(k + 1);
         }
