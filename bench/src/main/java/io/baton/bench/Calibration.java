@@ -12,7 +12,7 @@ import io.baton.bench.run.ClientStats;
 import io.baton.bench.run.Progress;
 import io.baton.bench.run.RunResult;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -40,13 +40,13 @@ public final class Calibration {
 
     /** Runs {@code warmups} rounds of {@link io.baton.bench.run.ClientWarmup} first, then the measured round. */
     public static Result run(int streams, int tokens, double itlMillis, double ttftMillis, int serverLoops, int clientLoops,
-                             boolean aligned, int warmups, PrintStream err, String progress) throws InterruptedException {
+                             boolean aligned, int warmups, PrintWriter err, String progress) throws InterruptedException {
         for (int w = 0; w < warmups; w++) io.baton.bench.run.ClientWarmup.run(clientLoops);
         return once(streams, tokens, itlMillis, ttftMillis, serverLoops, clientLoops, aligned, err, progress);
     }
 
     static Result once(int streams, int tokens, double itlMillis, double ttftMillis, int serverLoops, int clientLoops,
-                       boolean aligned, PrintStream err, String progress) throws InterruptedException {
+                       boolean aligned, PrintWriter err, String progress) throws InterruptedException {
         if (streams < 1 || tokens < 2 || !(itlMillis > 0) || ttftMillis < 0) {
             throw new IllegalArgumentException("calibrate needs --streams >= 1, --tokens >= 2, --itl-ms > 0, --ttft-ms >= 0");
         }
@@ -87,7 +87,7 @@ public final class Calibration {
         }
     }
 
-    public static void print(Result r, PrintStream out) {
+    public static void print(Result r, PrintWriter out) {
         out.printf(Locale.ROOT, "Client calibration: %d concurrent streams x %d tokens, ITL %.1f ms, %s, client event loops %d, server event loops %d%n",
                 r.streams(), r.tokens(), r.itlMillis(), r.aligned() ? "aligned" : "staggered", r.clientLoops(), r.serverLoops());
         out.printf(Locale.ROOT, "  completed %d/%d%s in %.2f s, %d events%n", r.completed(), r.streams(),
@@ -102,7 +102,7 @@ public final class Calibration {
                 r.absDistortion().p(99) <= 0.001 ? "<=" : ">");
     }
 
-    private static void line(PrintStream out, String name, Distribution d) {
+    private static void line(PrintWriter out, String name, Distribution d) {
         out.printf(Locale.ROOT, "  %-42s mean %7.3f  p50 %7.3f  p90 %7.3f  p99 %7.3f  p99.9 %7.3f  max %7.3f ms%n", name,
                 d.mean() * 1e3, d.p(50) * 1e3, d.p(90) * 1e3, d.p(99) * 1e3, d.p(99.9) * 1e3, d.max() * 1e3);
     }

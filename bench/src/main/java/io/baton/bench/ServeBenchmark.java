@@ -20,7 +20,7 @@ import io.baton.bench.run.RunResult;
 import io.baton.bench.tokens.PromptTokenizer;
 import io.baton.bench.tokens.PromptTokenizers;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +61,7 @@ public final class ServeBenchmark {
         }
     }
 
-    public static Outcome run(Options o, PrintStream out, PrintStream err) throws Exception {
+    public static Outcome run(Options o, PrintWriter out, PrintWriter err) throws Exception {
         if (o.rates().isEmpty()) throw new IllegalArgumentException("no request rate given");
         if (o.maxConcurrency() < 0) throw new IllegalArgumentException("--max-concurrency must be >= 0");
         PromptTokenizer tokenizer = PromptTokenizers.forFile(o.tokenizer());
@@ -104,11 +104,11 @@ public final class ServeBenchmark {
     }
 
     /** One short request, like vLLM's initial test run: a wrong URL or model stops here with one line. */
-    private static void check(StreamClient client, RequestBodies bodies, Endpoint endpoint, BenchRequest first, PrintStream err)
+    private static void check(StreamClient client, RequestBodies bodies, Endpoint endpoint, BenchRequest first, PrintWriter err)
             throws InterruptedException {
         BenchRequest probe = new BenchRequest(first.index(), first.prompt(), first.inputTokens(), Math.min(first.outputTokens(), 8), Double.NaN);
         RunResult r = BenchRunner.run(client, bodies, endpoint, List.of(probe), new double[]{0}, Double.POSITIVE_INFINITY, 0, 0,
-                "check", new Progress(err, 1, "", "off"));
+                "check", Progress.off(1));
         RequestResult res = r.results().getFirst();
         if (!res.ok()) {
             throw new EndpointException("endpoint check failed (" + client.url() + "): " + res.errorCode()
@@ -164,7 +164,7 @@ public final class ServeBenchmark {
     }
 
     /** The summary block, in the layout of vLLM's {@code benchmark_serving} so numbers can be compared by eye. */
-    static void print(PrintStream out, double rate, RunResult run, Summary s) {
+    static void print(PrintWriter out, double rate, RunResult run, Summary s) {
         String l = "%-44s %12s%n";
         out.printf(Locale.ROOT, "%s%n", center(" Serving Benchmark Result " + (Double.isNaN(rate) ? "(trace) " : "(rate " + HtmlReport.rateLabel(rate) + ") ")));
         out.printf(Locale.ROOT, l, "Successful requests:", s.completed());
@@ -191,7 +191,7 @@ public final class ServeBenchmark {
         out.println("=".repeat(58));
     }
 
-    private static void section(PrintStream out, String title, String name, Distribution d) {
+    private static void section(PrintWriter out, String title, String name, Distribution d) {
         out.printf(Locale.ROOT, "%s%n", center(title, '-'));
         out.printf(Locale.ROOT, "%-44s %12s%n", "Mean " + name + " (ms):", fmt(d.mean() * 1000));
         for (var e : d.percentiles().entrySet()) {

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +39,7 @@ public class ServeBenchmarkTest {
             DatasetOptions d = DatasetOptions.defaults("random").withNumPrompts(24).withRandom(40, 6, 0.5, 0);
             ByteArrayOutputStream text = new ByteArrayOutputStream();
             return ServeBenchmark.run(options(server.url(), out, List.of(40.0, Double.POSITIVE_INFINITY), d),
-                    new PrintStream(text, true, StandardCharsets.UTF_8), System.err);
+                    new PrintWriter(new java.io.OutputStreamWriter(text, StandardCharsets.UTF_8), true), new PrintWriter(System.err, true));
         }
     }
 
@@ -95,7 +95,7 @@ public class ServeBenchmarkTest {
     void endpointCheckStopsAWrongSetupWithOneLine(@TempDir Path dir) throws Exception {
         try (ScriptedServer server = ScriptedServer.start(1, i -> Script.httpError(404))) {
             DatasetOptions d = DatasetOptions.defaults("random").withNumPrompts(3).withRandom(8, 2, 0, 0);
-            assertThatThrownBy(() -> ServeBenchmark.run(options(server.url(), dir, List.of(1.0), d), System.out, System.err))
+            assertThatThrownBy(() -> ServeBenchmark.run(options(server.url(), dir, List.of(1.0), d), new PrintWriter(System.out, true), new PrintWriter(System.err, true)))
                     .isInstanceOf(ServeBenchmark.EndpointException.class)
                     .hasMessageStartingWith("endpoint check failed (" + server.url() + "/v1/chat/completions): http_404");
         }
@@ -107,7 +107,7 @@ public class ServeBenchmarkTest {
         try (ScriptedServer server = ScriptedServer.start(1, i -> Script.stream(5, 2, -1))) {
             DatasetOptions d = new DatasetOptions("mooncake", trace, 12, 0, 0, 0, 0, 0, 0, 256, 0, 1.0 / 64, 0.05, 0, 0, 1, 1);
             ServeBenchmark.Outcome o = ServeBenchmark.run(options(server.url(), dir, List.of(Double.NaN), d)
-                    , new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), System.err);
+                    , new PrintWriter(new ByteArrayOutputStream(), true), new PrintWriter(System.err, true));
             var lines = io.baton.bench.data.MooncakeDataset.read(trace, 0, 12);
             var results = o.runs().getFirst().run().results();
             for (int i = 0; i < 12; i++) {

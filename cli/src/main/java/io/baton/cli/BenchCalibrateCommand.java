@@ -4,7 +4,6 @@ import io.baton.bench.Calibration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.PrintStream;
 import java.util.concurrent.Callable;
 
 /** {@code baton bench calibrate}: the client's own overhead against an in-process scripted server. */
@@ -31,10 +30,12 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar, lines or off. Default: ${DEFAULT-VALUE}")
     String progress;
 
-    PrintStream stdout = System.out, stderr = System.err;
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
+        java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
             Calibration.print(Calibration.run(streams, tokens, itlMs, ttftMs, serverLoops, clientLoops, aligned, warmup, stderr, progress), stdout);
             return 0;

@@ -9,7 +9,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -110,10 +109,12 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--no-warmup", description = "Skip warming the client's code against an in-process server (about 1 s)")
     boolean noWarmup;
 
-    PrintStream stdout = System.out, stderr = System.err;
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
+        java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
             ServeBenchmark.run(options(), stdout, stderr);
             return 0;

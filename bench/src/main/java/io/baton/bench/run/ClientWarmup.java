@@ -30,7 +30,7 @@ public final class ClientWarmup {
                     for (int i = 0; i < STREAMS; i++) reqs.add(BenchRequest.of(i, "warm up", 2, TOKENS));
                     for (int round = 0; round < 2; round++) {
                         BenchRunner.run(client, new RequestBodies(ep, "warmup", true, null, null), ep, reqs, new double[STREAMS],
-                                Double.POSITIVE_INFINITY, 0, 0, "warm" + round, new Progress(System.err, STREAMS, "", "off"));
+                                Double.POSITIVE_INFINITY, 0, 0, "warm" + round, Progress.off(STREAMS));
                     }
                 }
             }

@@ -1,6 +1,6 @@
 package io.baton.bench.run;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -14,7 +14,7 @@ public final class Progress implements AutoCloseable {
     public final AtomicInteger sent = new AtomicInteger(), done = new AtomicInteger(), failed = new AtomicInteger();
     public final LongAdder outputTokens = new LongAdder();
 
-    private final PrintStream err;
+    private final PrintWriter err;
     private final int total;
     private final String label;
     private final boolean tty;
@@ -22,8 +22,13 @@ public final class Progress implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
 
+    /** A progress that counts but never draws. */
+    public static Progress off(int total) {
+        return new Progress(null, total, "", "off");
+    }
+
     /** @param mode {@code auto} (bar on a terminal, lines otherwise), {@code bar}, {@code lines} or {@code off} */
-    public Progress(PrintStream err, int total, String label, String mode) {
+    public Progress(PrintWriter err, int total, String label, String mode) {
         this.err = err;
         this.total = total;
         this.label = label;

@@ -53,9 +53,9 @@ class BenchRunnerTest {
         try (StreamClient client = new StreamClient(server.url(), ep, 1, reqs.size() + 1, Map.of(), 30)) {
             RequestBodies bodies = new RequestBodies(ep, "fake-model", true, null, null);
             BenchRunner.run(client, bodies, ep, reqs, new double[reqs.size()], Double.POSITIVE_INFINITY, maxConcurrency, 0, "w",
-                    new Progress(System.err, reqs.size(), "", "off"));
+                    Progress.off(reqs.size()));
             return BenchRunner.run(client, bodies, ep, reqs, offsets, Double.POSITIVE_INFINITY, maxConcurrency, 0, "t",
-                    new Progress(System.err, reqs.size(), "", "off"));
+                    Progress.off(reqs.size()));
         }
     }
 
@@ -190,7 +190,7 @@ class BenchRunnerTest {
         }
         try (StreamClient client = new StreamClient("http://127.0.0.1:" + port, Endpoint.CHAT, 1, 4, Map.of(), 5)) {
             RunResult run = BenchRunner.run(client, new RequestBodies(Endpoint.CHAT, "m", false, null, null), Endpoint.CHAT,
-                    requests(3, 4), new double[3], Double.POSITIVE_INFINITY, 0, 0, "x", new Progress(System.err, 3, "", "off"));
+                    requests(3, 4), new double[3], Double.POSITIVE_INFINITY, 0, 0, "x", Progress.off(3));
             assertThat(run.results()).extracting(RequestResult::errorCode).containsOnly("connect_error");
         }
     }
