@@ -205,12 +205,13 @@ public final class WorkerPool implements AutoCloseable {
 
         @Override
         public void run() {
-            Section seen = pool.current;
+            // Not pool.current: a thread that starts late must still serve a section published before it ran.
+            Section seen = Section.IDLE;
             while (true) {
                 Section s = awaitSection(seen);
                 if (s == null) return; // closed
                 seen = s;
-                work(s);
+                if (s != Section.IDLE) work(s);
             }
         }
 
