@@ -20,6 +20,18 @@ public final class Transformer {
     private final WorkerPool pool;
     private final Rope rope;
 
+    /**
+     * Told when a layer's K/V rows of the current step are in the KV storage (before that layer's attention runs), so
+     * the KV transfer can stream layer L while the later layers compute. Called on the forward's thread; it must be
+     * quick (hand work to another thread) and must not write the KV storage.
+     */
+    @FunctionalInterface
+    public interface LayerListener {
+        LayerListener NONE = layer -> { };
+
+        void layerDone(int layer);
+    }
+
     public Transformer(ModelConfig config, ModelWeights weights, WorkerPool pool) {
         this.c = config;
         this.w = weights;
@@ -39,6 +51,11 @@ public final class Transformer {
      * @return logits, {@code vocabSize} floats per requested row, chunk by chunk in batch order
      */
     public float[] forward(List<SequenceChunk> batch, KvStorage kv) {
+        return forward(batch, kv, LayerListener.NONE);
+    }
+
+    /** {@link #forward(List, KvStorage)}, telling {@code listener} as each layer's K/V rows are stored. */
+    public float[] forward(List<SequenceChunk> batch, KvStorage kv, LayerListener listener) {
         int n = 0, outRows = 0;
         for (SequenceChunk ch : batch) {
             if (ch.end() > c.contextLength()) throw new ContextOverflowException(ch.end(), c.contextLength());
@@ -92,6 +109,7 @@ public final class Transformer {
                 BlockTable table = batch.get(chunkOf[t]).table();
                 kv.write(l, table.blockOf(posOf[t]), table.slotOf(posOf[t]), k, t * c.kDim(), v, t * c.vDim());
             }
+            listener.layerDone(l);
             attention(l, batch, kv, chunkOf, posOf, q, att, n);
             MatMul.matmul(lw.wo(), att, n, proj, pool);
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];
