@@ -13,6 +13,7 @@ import io.baton.engine.tensor.Quantize;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -55,7 +56,7 @@ public final class ModelSynth {
     public record Result(Path path, long bytes, long parameters, int vocabSize, int tensors) {}
 
     /** How a tensor's values are made. */
-    private sealed interface Init {}
+    sealed interface Init {}
 
     /** Approximately normal values. */
     private record Normal(float mean, float std) implements Init {}
@@ -63,7 +64,8 @@ public final class ModelSynth {
     /** Fixed values (RoPE factors). */
     private record Fixed(float[] values) implements Init {}
 
-    private record Spec(String name, long[] dims, GgmlType type, Init init) {}
+    /** One tensor to write. */
+    record Spec(String name, long[] dims, GgmlType type, Init init) {}
 
     /**
      * Writes the model.
@@ -93,6 +95,7 @@ public final class ModelSynth {
 
     /** Every {@code tokenizer.*} entry of a vocabulary GGUF, in file order. */
     static Map<String, GgufValue> readTokenizer(Path vocabFile) {
+        if (!Files.isRegularFile(vocabFile)) throw new GgufException("vocabulary file not found: " + vocabFile);
         try (GgufFile v = GgufFile.open(vocabFile)) {
             Map<String, GgufValue> tok = new LinkedHashMap<>();
             v.metadata().forEach((k, val) -> {
