@@ -80,7 +80,10 @@ class ModelSynthTest {
                     .containsExactly(shape.dim(), shape.layers(), shape.heads(), shape.kvHeads(), shape.headDim(), shape.ffnDim(), 32000, shape.contextLength());
             assertThat(c.ropeTheta()).isEqualTo(shape.ropeTheta());
             assertThat(c.rmsEps()).isEqualTo(shape.rmsEps());
-            float[] logits = m.transformer().forward(m.newCache(), new int[] {1, 450, 4996, 31999, 29871}, false);
+            float[] logits;
+            try (var seq = m.newSequence(8)) {
+                logits = seq.forward(new int[] {1, 450, 4996, 31999, 29871}, false);
+            }
             assertThat(logits).hasSize(32000);
             double sum = 0, sq = 0;
             for (float v : logits) {
@@ -274,7 +277,10 @@ class ModelSynthTest {
             assertThat(m.config().kDim()).isEqualTo(192);
             assertThat(m.gguf().getInt("llama.context_length")).isEqualTo(8192);
             assertThat(m.gguf().getInt("llama.vocab_size")).isEqualTo(32000);
-            float[] logits = m.transformer().forward(m.newCache(), new int[] {1, 2, 3}, false);
+            float[] logits;
+            try (var seq = m.newSequence(8)) {
+                logits = seq.forward(new int[] {1, 2, 3}, false);
+            }
             for (float v : logits) assertThat(Float.isFinite(v)).isTrue();
         }
     }
