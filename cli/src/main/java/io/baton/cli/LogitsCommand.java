@@ -55,7 +55,7 @@ final class LogitsCommand implements Callable<Integer> {
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("prompts file not found: " + prompts);
         } catch (IOException e) {
-            throw new IllegalArgumentException("prompts file " + prompts + " is not valid JSON: " + e.getOriginalMessage(), e);
+            throw new IllegalArgumentException("prompts file " + prompts + " is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
         }
         if (input == null || !input.isArray()) throw new IllegalArgumentException("prompts file " + prompts + " must hold a JSON array of strings");
         for (JsonNode p : input) {

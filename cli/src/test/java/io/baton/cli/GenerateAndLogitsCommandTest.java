@@ -26,7 +26,7 @@ class GenerateAndLogitsCommandTest {
         JsonNode ref = JSON.readTree(Fixtures.reference("stories260K.json").toFile());
         for (JsonNode p : ref.get("prompts")) {
             if (!p.has("generated") || p.get("generated").get("n").asInt() < 8) continue;
-            String expected = new String(Base64.getDecoder().decode(p.get("generated").get("detokenized_b64").asText()), java.nio.charset.StandardCharsets.UTF_8);
+            String expected = new String(Base64.getDecoder().decode(p.get("generated").get("text_b64").asText()), java.nio.charset.StandardCharsets.UTF_8);
             int n = p.get("generated").get("n").asInt();
             boolean eog = p.get("generated").get("stopped_at_eog").asBoolean();
             CliRunner.Result r = CliRunner.run("generate", "--model", Fixtures.model("stories260K.gguf").toString(), "--prompt", p.get("text").asText(),

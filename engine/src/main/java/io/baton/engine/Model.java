@@ -68,6 +68,14 @@ public final class Model implements AutoCloseable {
         return tokenizer;
     }
 
+    /**
+     * The type of most weight matrices, as llama-bench reports a model's type ("Q8_0", "F16", ...): the type of the
+     * first layer's FFN up projection.
+     */
+    public String weightType() {
+        return gguf.tensorInfo("blk.0.ffn_up.weight").type().name();
+    }
+
     /** The model's own chat template ({@code tokenizer.chat_template}), if it has one. */
     public Optional<ChatTemplate> chatTemplate() {
         return ChatTemplate.fromGguf(gguf);
