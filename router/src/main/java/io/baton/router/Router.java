@@ -109,6 +109,11 @@ public final class Router implements AutoCloseable {
         });
     }
 
+    /** Records a request whose client left before it reached a worker: outcome "abort". */
+    public void abandoned() {
+        metrics.outcome("abort");
+    }
+
     /**
      * Routes and starts a request; its output goes to {@code sink} from worker threads.
      *
@@ -207,7 +212,7 @@ public final class Router implements AutoCloseable {
             if (firstNanos == 0) {
                 firstNanos = now;
                 metrics.timeToFirstToken.labelValues(model, route.prefill().roleName())
-                        .observeWithExemplar(seconds(now - req.arrivalNanos()), RouterMetrics.exemplar(req.id()));
+                        .observeWithExemplar(seconds(now - req.arrivalNanos()), RouterMetrics.exemplar(req.clientId()));
                 admission.recordPrefill(route.prefill().id(), route.prefill().queuedPrefillTokens() + uncached, seconds(now - submitNanos));
             } else {
                 metrics.interTokenLatency.labelValues(model, route.decode().roleName()).observe(seconds(now - lastNanos));
@@ -222,7 +227,7 @@ public final class Router implements AutoCloseable {
             if (end()) {
                 long now = System.nanoTime();
                 double e2e = seconds(now - req.arrivalNanos());
-                metrics.e2eLatency.labelValues(model).observeWithExemplar(e2e, RouterMetrics.exemplar(req.id()));
+                metrics.e2eLatency.labelValues(model).observeWithExemplar(e2e, RouterMetrics.exemplar(req.clientId()));
                 long first;
                 synchronized (this) {
                     first = firstNanos;
@@ -232,8 +237,8 @@ public final class Router implements AutoCloseable {
                 }
                 metrics.outcome(reason.wireName());
                 LOG.log(System.Logger.Level.INFO, () -> String.format(java.util.Locale.ROOT,
-                        "request %s finished: %s, %d prompt + %d completion tokens, TTFT %.1f ms, total %.1f ms, on %s",
-                        req.id(), reason.wireName(), promptTokens, completionTokens,
+                        "request %s (X-Request-Id %s) finished: %s, %d prompt + %d completion tokens, TTFT %.1f ms, total %.1f ms, on %s",
+                        req.id(), req.clientId(), reason.wireName(), promptTokens, completionTokens,
                         first == 0 ? Double.NaN : (first - req.arrivalNanos()) / 1e6, e2e * 1e3, route.prefill().id()));
             }
             sink.onFinish(reason, text, promptTokens, completionTokens);
@@ -243,7 +248,7 @@ public final class Router implements AutoCloseable {
         public void onError(String message) {
             if (end()) {
                 metrics.outcome("error");
-                LOG.log(System.Logger.Level.WARNING, "request " + req.id() + " failed: " + message);
+                LOG.log(System.Logger.Level.WARNING, "request " + req.id() + " (X-Request-Id " + req.clientId() + ") failed: " + message);
             }
             sink.onError(message);
         }
