@@ -133,7 +133,8 @@ public final class InProcessWorkerClient implements WorkerClient {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) return;
         closed = true;
         if (ownsLoop) loop.close();
     }
