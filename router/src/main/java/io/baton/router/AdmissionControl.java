@@ -12,6 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * worker's backlog at submit plus this prompt's uncached tokens) over the time it took. An exponential moving average
  * smooths it. Until a worker has a measurement, the configured initial speed is used, or, when that is 0, everything is
  * admitted.
+ *
+ * <p>A worker with no queued prefill work always admits: refusing cannot make the request faster anywhere, and a
+ * poor speed estimate (the first request pays for warm-up) must not lock an idle server out.
  */
 public final class AdmissionControl {
     /** Weight of a new measurement in the moving average. */
@@ -45,8 +48,9 @@ public final class AdmissionControl {
         return ttftSloSeconds * factor;
     }
 
-    public boolean admits(double predictedTtftSeconds) {
-        return predictedTtftSeconds <= limitSeconds();
+    /** Whether a request with {@code uncachedTokens} to prefill may go to {@code prefill}. */
+    public boolean admits(WorkerInfo prefill, int uncachedTokens) {
+        return prefill.queuedPrefillTokens() == 0 || predictTtft(prefill, uncachedTokens) <= limitSeconds();
     }
 
     /**

@@ -131,8 +131,8 @@ public final class Router implements AutoCloseable {
             RoutingDecision route = policy.choose(rr, workers()).orElseThrow(() -> refuse(ApiException.unavailable(
                     "No worker can serve requests now (need an up prefill-capable and decode-capable worker).")));
             int uncached = req.promptTokens().length - route.cachedTokens();
-            double predicted = admission.predictTtft(route.prefill(), uncached);
-            if (!admission.admits(predicted)) {
+            if (!admission.admits(route.prefill(), uncached)) {
+                double predicted = admission.predictTtft(route.prefill(), uncached);
                 throw refuse(ApiException.overloaded(String.format(java.util.Locale.ROOT,
                         "Server overloaded: predicted time to first token %.2f s exceeds the limit of %.2f s; retry later.",
                         predicted, admission.limitSeconds())));

@@ -157,15 +157,24 @@ class LimitsAndDisconnectTest {
     }
 
     @Test
-    void admissionControlRefusesWhenThePredictedTimeToFirstTokenIsTooLong() {
-        // Assumed speed 1 token/s and a limit of 1 ms × 1: every prompt is predicted far past the limit.
+    void admissionControlRefusesWhenThePredictedTimeToFirstTokenIsTooLong() throws Exception {
+        // Assumed speed 1 token/s and a limit of 1 ms × 1: with any prefill work queued, a request is predicted far
+        // past the limit.
         Stack st = stack(RouterConfig.defaults().withPort(0).withAdmission(0.001, 1, 1));
+        CountDownLatch release = new CountDownLatch(1);
+        st.worker().holdAfterFirstToken = release;
+        // An idle worker always admits, however slow it is believed to be.
+        CompletableFuture<HttpResponse<String>> a = st.http().postAsync("/v1/completions", longCompletion(false).replace("200", "4"));
+        assertThat(st.worker().firstTokenReached.await(30, TimeUnit.SECONDS)).isTrue();
+        // The worker is held: b waits in its queue with its whole prompt still to prefill.
+        CompletableFuture<HttpResponse<String>> b = st.http().postAsync("/v1/completions", longCompletion(false).replace("200", "4"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> st.worker().info().queuedPrefillTokens() > 0);
         JsonNode e = ServeTest.assertError(st.http().post("/v1/completions", longCompletion(false)), 429, null);
         assertThat(e.get("message").asText()).contains("predicted time to first token");
-        // A generous limit with the same speed admits: 5 prompt tokens at 1 token/s is 5 s ≤ 10 s × 1.
-        Stack ok = stack(RouterConfig.defaults().withPort(0).withAdmission(10, 1, 1));
-        assertThat(ok.http().post("/v1/completions", longCompletion(false).replace("200", "4")).statusCode()).isEqualTo(200);
-        assertThat(ok.router().admission().prefillSpeed("colocated-0")).as("measured after the first token").isNotEqualTo(1.0);
+        release.countDown();
+        assertThat(a.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(b.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(st.router().admission().prefillSpeed("colocated-0")).as("measured from the first tokens").isNotEqualTo(1.0);
     }
 
     @Test
