@@ -1,5 +1,6 @@
 package io.baton.router;
 
+
 import io.baton.engine.kv.BlockPool;
 import io.baton.engine.kv.KvEvent;
 import io.baton.engine.sampling.FinishReason;
@@ -77,37 +78,62 @@ public final class InProcessWorkerClient implements WorkerClient {
 
     @Override
     public void submit(GenerationRequest request, OutputListener listener) {
+        start(request, listener, l -> loop.submit(request, l));
+    }
+
+    @Override
+    public void submitPrefill(GenerationRequest request, byte[] grant, OutputListener listener) {
+        start(request, listener, l -> loop.submitPrefill(request, grant, l));
+    }
+
+    @Override
+    public CompletionStage<java.util.Optional<byte[]>> reserve(GenerationRequest request, OutputListener listener) {
+        return loop.reserveEncoded(request, tracking(request.id(), listener));
+    }
+
+    @Override
+    public void firstToken(String requestId, int token) {
+        loop.firstToken(requestId, token);
+    }
+
+    /** Starts a request that this worker prefills, counting its prompt in the prefill backlog until its first token. */
+    private void start(GenerationRequest request, OutputListener listener, java.util.function.Consumer<OutputListener> submit) {
         String rid = request.id();
         int promptLength = request.promptTokens().length;
         awaitingFirstToken.put(rid, promptLength);
         queuedPrefillTokens.addAndGet(promptLength);
         try {
-            loop.submit(request, new OutputListener() {
-                @Override
-                public void onToken(int token, String text) {
-                    firstTokenSeen(rid);
-                    takeSnapshot();
-                    listener.onToken(token, text);
-                }
-
-                @Override
-                public void onFinish(FinishReason reason, String text, int promptTokens, int completionTokens) {
-                    firstTokenSeen(rid);
-                    takeSnapshot();
-                    listener.onFinish(reason, text, promptTokens, completionTokens);
-                }
-
-                @Override
-                public void onError(String message) {
-                    firstTokenSeen(rid);
-                    takeSnapshot();
-                    listener.onError(message);
-                }
-            });
+            submit.accept(tracking(rid, listener));
         } catch (RuntimeException e) {
             firstTokenSeen(rid);
             throw e;
         }
+    }
+
+    /** Wraps a listener so that load snapshots follow every output event. */
+    private OutputListener tracking(String rid, OutputListener listener) {
+        return new OutputListener() {
+            @Override
+            public void onToken(int token, String text) {
+                firstTokenSeen(rid);
+                takeSnapshot();
+                listener.onToken(token, text);
+            }
+
+            @Override
+            public void onFinish(FinishReason reason, String text, int promptTokens, int completionTokens) {
+                firstTokenSeen(rid);
+                takeSnapshot();
+                listener.onFinish(reason, text, promptTokens, completionTokens);
+            }
+
+            @Override
+            public void onError(String message) {
+                firstTokenSeen(rid);
+                takeSnapshot();
+                listener.onError(message);
+            }
+        };
     }
 
     private void firstTokenSeen(String rid) {

@@ -112,9 +112,12 @@ public final class EngineLoop implements AutoCloseable {
         return steps;
     }
 
-    /** Queues a request; its output goes to {@code listener} on the loop thread. */
+    /**
+     * Queues a request to run here from prompt to end (colocated, or a short prompt on a decode worker); its output goes
+     * to {@code listener} on the loop thread.
+     */
     public void submit(GenerationRequest req, OutputListener listener) {
-        if (role() != Role.COLOCATED) throw new IllegalStateException("a " + role() + " worker takes requests through submitPrefill or reserve");
+        if (role() == Role.PREFILL) throw new IllegalStateException("a prefill worker takes requests through submitPrefill");
         check(req);
         command(() -> admit(req, listener));
     }
@@ -195,6 +198,16 @@ public final class EngineLoop implements AutoCloseable {
             result.complete(Optional.of(grant));
         });
         return result;
+    }
+
+    /** {@link #submitPrefill} with the grant as bytes from the control plane ({@link KvGrant#encode}). */
+    public void submitPrefill(GenerationRequest req, byte[] grant, OutputListener listener) {
+        submitPrefill(req, KvGrant.decode(grant), listener);
+    }
+
+    /** {@link #reserve} with the default lease, the grant as bytes for the control plane. */
+    public CompletableFuture<Optional<byte[]>> reserveEncoded(GenerationRequest req, OutputListener listener) {
+        return reserve(req, listener, KvReceiver.DEFAULT_LEASE).thenApply(g -> g.map(KvGrant::encode));
     }
 
     /** Decode role: the first token that prefill sampled for {@code id}. */

@@ -50,9 +50,11 @@ public final class Scheduler {
         return kv;
     }
 
-    /** Queues a new request (FCFS). */
+    /**
+     * Queues a new request (FCFS). A decode worker takes these too: short prompts that are not worth a KV transfer are
+     * prefilled where they will be decoded (conditional disaggregation).
+     */
     public void add(Request r) {
-        if (config.role() == Role.DECODE) throw new IllegalStateException("a decode worker takes requests through reserveRemote");
         register(r);
         waiting.addLast(r);
     }
