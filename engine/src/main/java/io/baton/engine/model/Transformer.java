@@ -20,6 +20,18 @@ public final class Transformer {
     private final WorkerPool pool;
     private final Rope rope;
 
+    /**
+     * Told when a layer's K/V rows of the current step are in the KV storage (before that layer's attention runs), so
+     * the KV transfer can stream layer L while the later layers compute. Called on the forward's thread; it must be
+     * quick (hand work to another thread) and must not write the KV storage.
+     */
+    @FunctionalInterface
+    public interface LayerListener {
+        LayerListener NONE = layer -> { };
+
+        void layerDone(int layer);
+    }
+
     public Transformer(ModelConfig config, ModelWeights weights, WorkerPool pool) {
         this.c = config;
         this.w = weights;
@@ -39,6 +51,11 @@ public final class Transformer {
      * @return logits, {@code vocabSize} floats per requested row, chunk by chunk in batch order
      */
     public float[] forward(List<SequenceChunk> batch, KvStorage kv) {
+        return forward(batch, kv, LayerListener.NONE);
+    }
+
+    /** {@link #forward(List, KvStorage)}, telling {@code listener} as each layer's K/V rows are stored. */
+    public float[] forward(List<SequenceChunk> batch, KvStorage kv, LayerListener listener) {
         int n = 0, outRows = 0;
         for (SequenceChunk ch : batch) {
             if (ch.end() > c.contextLength()) throw new ContextOverflowException(ch.end(), c.contextLength());
@@ -92,6 +109,7 @@ public final class Transformer {
                 BlockTable table = batch.get(chunkOf[t]).table();
                 kv.write(l, table.blockOf(posOf[t]), table.slotOf(posOf[t]), k, t * c.kDim(), v, t * c.vDim());
             }
+            listener.layerDone(l);
             attention(l, batch, kv, chunkOf, posOf, q, att, n);
             MatMul.matmul(lw.wo(), att, n, proj, pool);
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];
@@ -141,23 +159,27 @@ public final class Transformer {
                 int pos = posOf[t];
                 BlockTable table = batch.get(chunkOf[t]).table();
                 int qo = t * c.qDim() + h * hd;
+                int len = pos + 1, bs = table.blockSize();
+                for (int b = 0; b * bs < len; b++) {
+                    kv.dotKBlock(layer, table.blockId(b), Math.min(bs, len - b * bs), kvh, q, qo, scores, b * bs);
+                }
                 float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j <= pos; j++) {
-                    float s = kv.dotK(layer, table.blockOf(j), table.slotOf(j), kvh, q, qo) * scale;
-                    scores[j] = s;
-                    if (s > max) max = s;
+                for (int j = 0; j < len; j++) {
+                    scores[j] *= scale;
+                    if (scores[j] > max) max = scores[j];
                 }
                 double sum = 0;
-                for (int j = 0; j <= pos; j++) {
+                for (int j = 0; j < len; j++) {
                     float e = (float) Math.exp(scores[j] - max);
                     scores[j] = e;
                     sum += e;
                 }
                 float inv = (float) (1.0 / sum);
+                for (int j = 0; j < len; j++) scores[j] *= inv;
                 int oo = (t * heads + h) * vd;
                 Arrays.fill(out, oo, oo + vd, 0f);
-                for (int j = 0; j <= pos; j++) {
-                    kv.addScaledV(layer, table.blockOf(j), table.slotOf(j), kvh, scores[j] * inv, out, oo);
+                for (int b = 0; b * bs < len; b++) {
+                    kv.addScaledVBlock(layer, table.blockId(b), Math.min(bs, len - b * bs), kvh, scores, b * bs, out, oo);
                 }
             }
         });

@@ -110,7 +110,9 @@ public final class Scheduler {
             Request r = waiting.peekFirst();
             int computed = r.numComputed() > 0 ? r.numComputed() : kv.computedPrefix(r.id(), r.allTokens());
             int n = Math.min(r.numTokens() - computed, budget);
-            Optional<BlockTable> table = kv.allocateSlots(r.id(), r.allTokens(), computed, n);
+            // A prefill worker reserves the whole prompt at once: its KV transfer streams from one fixed block table.
+            int reserve = config.role() == Role.PREFILL ? r.numTokens() - computed : n;
+            Optional<BlockTable> table = kv.allocateSlots(r.id(), r.allTokens(), computed, reserve);
             if (table.isEmpty()) break;
             waiting.removeFirst();
             r.setNumComputed(computed);

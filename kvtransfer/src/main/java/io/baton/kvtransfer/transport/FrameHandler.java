@@ -1,0 +1,19 @@
+package io.baton.kvtransfer.transport;
+
+import io.baton.kvtransfer.Frame;
+import io.baton.kvtransfer.FrameException;
+
+/** What a transport tells the protocol side (a {@code KvSender} or {@code KvReceiver}) about one of its links. */
+public interface FrameHandler {
+    /**
+     * A frame arrived on {@code link}. A DATA frame's segments are valid only during the call. Called on the link's
+     * reader thread (TCP) or on the sending thread (in-process); must not throw.
+     */
+    void onFrame(Link link, Frame frame);
+
+    /** A frame was lost (bad payload checksum) but the link is intact: fail only its transfer. */
+    void onBadFrame(Link link, FrameException e);
+
+    /** The link is gone (closed by either side, EOF, I/O error, unreadable stream). Called once per link. */
+    void onClosed(Link link, String reason);
+}
