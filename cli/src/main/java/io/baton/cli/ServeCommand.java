@@ -1,5 +1,7 @@
 package io.baton.cli;
 
+import io.baton.router.DisaggregatedFlow;
+
 import io.baton.router.EmbeddedServer;
 import io.baton.router.RouterConfig;
 import io.baton.router.RoutingPolicy;
@@ -31,8 +33,20 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", paramLabel = "PORT", defaultValue = "" + RouterConfig.DEFAULT_PORT, description = "TCP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Engine threads (default: all cores).")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "disaggregated",
+            description = "disaggregated (a prefill and a decode worker, KV handed over in-process) or colocated (one worker) (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = {"--prefill-threads", "--threads"}, paramLabel = "N",
+            description = "Engine threads of the prefill worker, or of the colocated worker (default: half the cores, all in colocated mode).")
+    Integer threads;
+
+    @Option(names = "--decode-threads", paramLabel = "N", description = "Engine threads of the decode worker (default: the other half of the cores).")
+    Integer decodeThreads;
+
+    @Option(names = "--disaggregation-threshold", paramLabel = "TOKENS", defaultValue = "" + DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS,
+            description = "Prompts shorter than this skip the prefill worker and are prefilled by the decode worker (default: ${DEFAULT-VALUE}).")
+    int minPromptTokens;
 
     @Option(names = "--kv-memory", paramLabel = "SIZE", description = "KV cache memory, e.g. 512M or 2G (default: 1G, or less when a full batch of full contexts needs less).")
     String kvMemory;
@@ -73,7 +87,17 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+        EmbeddedServer.Mode m = switch (mode.toLowerCase(Locale.ROOT)) {
+            case "disaggregated", "pd" -> EmbeddedServer.Mode.DISAGGREGATED;
+            case "colocated" -> EmbeddedServer.Mode.COLOCATED;
+            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "' (expected disaggregated or colocated)");
+        };
+        int cores = Runtime.getRuntime().availableProcessors();
+        // Two engines on the same cores fight: by default each worker gets its own share.
+        if (threads == null) threads = m == EmbeddedServer.Mode.COLOCATED ? cores : Math.max(1, cores / 2);
+        if (decodeThreads == null) decodeThreads = Math.max(1, cores - threads);
+        if (threads < 1) throw new IllegalArgumentException("--prefill-threads must be >= 1, got " + threads);
+        if (decodeThreads < 1) throw new IllegalArgumentException("--decode-threads must be >= 1, got " + decodeThreads);
         if (!RoutingPolicy.NAMES.contains(policy)) {
             throw new IllegalArgumentException("unknown --policy '" + policy + "' (expected one of " + String.join(", ", RoutingPolicy.NAMES) + ")");
         }
@@ -88,7 +112,7 @@ final class ServeCommand implements Callable<Integer> {
         RouterConfig cfg = new RouterConfig(host, port, maxBody == null ? RouterConfig.DEFAULT_MAX_BODY_BYTES : parseSize(maxBody, "--max-body-size"),
                 maxPromptTokens, maxConcurrent, ttftSlo, admissionFactor, 0, prepareThreads, RouterConfig.DEFAULT_EVENT_LOOPS, policy);
         long kv = kvMemory == null ? 0 : parseSize(kvMemory, "--kv-memory");
-        EmbeddedServer server = EmbeddedServer.start(model, threads, new EmbeddedServer.Options(servedName, template, kv, cfg));
+        EmbeddedServer server = EmbeddedServer.start(model, threads, new EmbeddedServer.Options(servedName, template, kv, cfg, m, decodeThreads, minPromptTokens));
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             server.close();

@@ -63,8 +63,9 @@ public final class RequestPreparer {
         } catch (ChatTemplateException e) {
             throw ApiException.badRequest("messages", "The chat template refused the messages: " + e.getMessage());
         }
-        // As `baton generate --chat`: the rendered text's control tokens (<|im_start|>, ...) are parsed as such.
-        return model.tokenizer().encode(text, true, true);
+        // As `baton generate --chat` and vLLM: the rendered text already holds BOS where the template wants it (no
+        // second one), and its control tokens (<|im_start|>, ...) are parsed as such.
+        return model.tokenizer().encode(text, false, true);
     }
 
     private int[] checkIds(int[] ids) {

@@ -55,7 +55,7 @@ class OpenAiClientTest {
 
     static Greedy.Result greedyChat(List<ChatMessage> messages, int maxTokens) {
         String text = reference.chatTemplate().orElseThrow().render(messages, true);
-        return Greedy.run(reference, reference.tokenizer().encode(text, true, true), maxTokens);
+        return Greedy.run(reference, reference.tokenizer().encode(text, false, true), maxTokens);
     }
 
     static ChatCompletionCreateParams.Builder chat() {
