@@ -2,7 +2,6 @@ package io.baton.bench.fake;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -13,7 +12,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.internal.ContextInternal;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,8 +26,8 @@ import java.util.function.IntFunction;
  * {@code baton bench calibrate}. It listens on 127.0.0.1 only.
  *
  * <p>The script is picked by the number after the last {@code -} of the {@code X-Request-Id} header (the request's
- * index in the workload), else by arrival order. Timers run on Netty's scheduler in nanoseconds, each token at an
- * absolute due time, so delays do not drift.
+ * index in the workload), else by arrival order. Each token has an absolute due time, so delays do not drift; the
+ * timers fire up to about a millisecond late (the recorded write times are the truth).
  */
 public final class ScriptedServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -146,7 +144,7 @@ public final class ScriptedServer implements AutoCloseable {
             maxInFlight.accumulateAndGet(now, Math::max);
             HttpServerResponse resp = req.response().setChunked(true).putHeader("Content-Type", "text/event-stream")
                     .putHeader("Cache-Control", "no-cache");
-            new Stream(key, Vertx.currentContext(), resp, script, chat, tokens, usage, received, json.path("model").asText("fake")).next(0);
+            new Stream(key, resp, script, chat, tokens, usage, received, json.path("model").asText("fake")).next(0);
         });
     }
 
@@ -162,19 +160,18 @@ public final class ScriptedServer implements AutoCloseable {
     /** One response being streamed on its event loop. */
     private final class Stream {
         final String id, model;
-        final Context ctx;
         final HttpServerResponse resp;
         final Script script;
         final boolean chat, usage;
         final int tokens;
         final long received;
         final long[] written;
+        final Buffer token;   // every token chunk is the same bytes: made once (Netty writes a duplicate each time)
         long dueNanos;
 
-        Stream(String id, Context ctx, HttpServerResponse resp, Script script, boolean chat, int tokens, boolean usage,
+        Stream(String id, HttpServerResponse resp, Script script, boolean chat, int tokens, boolean usage,
                long received, String model) {
             this.id = id;
-            this.ctx = ctx;
             this.resp = resp;
             this.script = script;
             this.chat = chat;
@@ -183,32 +180,37 @@ public final class ScriptedServer implements AutoCloseable {
             this.received = received;
             this.model = model;
             this.written = new long[tokens];
+            this.token = chunk("tok ", null);
             this.dueNanos = received + (long) (script.ttftMillis() * 1e6);
         }
 
-        /** Writes token {@code k} (or the fault or the end) at its due time. */
+        /** Writes token {@code k} and those after it that are due (or the fault or the end), then waits for the next. */
         void next(int k) {
-            long delay = dueNanos - System.nanoTime();
-            if (delay > 0) {
-                ((ContextInternal) ctx).nettyEventLoop().schedule(() -> ctx.runOnContext(v -> next(k)), delay, TimeUnit.NANOSECONDS);
-                return;
+            for (; ; k++) {
+                long delay = dueNanos - System.nanoTime();
+                if (delay > 0) {
+                    // Netty's NIO selector wakes with millisecond resolution: round up, the due time stays absolute
+                    int at = k;
+                    vertx.setTimer(Math.max(1, (delay + 999_999) / 1_000_000), t -> next(at));
+                    return;
+                }
+                boolean faultNow = script.fault() != Fault.NONE && k == script.faultAfter();
+                if (faultNow) {
+                    fault(k);
+                    return;
+                }
+                if (k == tokens) {
+                    finish(k, true);
+                    return;
+                }
+                written[k] = System.nanoTime();
+                resp.write(token);
+                if (k + 1 == tokens && !(script.fault() != Fault.NONE && script.faultAfter() == tokens)) {
+                    finish(tokens, true);   // as real servers do: the end follows the last token at once
+                    return;
+                }
+                dueNanos += (long) (script.gapMillis(k) * 1e6);
             }
-            if (script.fault() != Fault.NONE && k == script.faultAfter()) {
-                fault(k);
-                return;
-            }
-            if (k == tokens) {
-                finish(k, true);
-                return;
-            }
-            written[k] = System.nanoTime();
-            resp.write(chunk("t" + k + " ", null));
-            if (k + 1 == tokens && !(script.fault() != Fault.NONE && script.faultAfter() == tokens)) {
-                finish(tokens, true);   // as real servers do: the end follows the last token at once
-                return;
-            }
-            dueNanos += (long) (script.gapMillis(k) * 1e6);
-            next(k + 1);
         }
 
         private void fault(int k) {
