@@ -9,7 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * Turns a {@link StreamRecord} into a {@link StreamOutcome}, off the event loop. Every event whose first choice carries
+ * Decodes one stream's events into a {@link StreamOutcome}, off the event loop: fed segment by segment as the stream
+ * goes on ({@link #feed}), then {@link #finish}ed; one instance per stream, used by one thread. Every event whose first choice carries
  * non-empty text ({@code delta.content}, {@code delta.reasoning_content} or {@code delta.reasoning} for chat,
  * {@code text} for completions) is a token arrival, as in vLLM's {@code async_request_openai_*}.
  *
@@ -26,11 +27,10 @@ import java.util.Arrays;
  * </ul>
  */
 public final class SseDecoder {
-    private static final JsonFactory JSON = new com.fasterxml.jackson.databind.ObjectMapper().getFactory(); // with a codec: error objects are read as trees
+    /** With a codec, so that error objects can be read as trees. */
+    private static final JsonFactory JSON = new com.fasterxml.jackson.databind.ObjectMapper().getFactory();
     private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII), EVENT = "event:".getBytes(StandardCharsets.US_ASCII),
             DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII), ERROR = "error".getBytes(StandardCharsets.US_ASCII);
-
-    private SseDecoder() {}
 
     /** What one data payload said. */
     private static final class Event {
@@ -39,16 +39,31 @@ public final class SseDecoder {
         int completion = -1, prompt = -1;
     }
 
+    private final Endpoint endpoint;
+    private long[] tokens = new long[64];
+    private int nTokens, completion = -1, prompt = -1;
+    private long lastEvent;
+    private boolean done;
+    private String finish, code, message;
+
+    public SseDecoder(Endpoint endpoint) {
+        this.endpoint = endpoint;
+    }
+
+    /** Decodes a whole record at once. */
     public static StreamOutcome decode(StreamRecord r, Endpoint endpoint) {
-        long[] tokens = new long[Math.max(1, r.events)];
-        int nTokens = 0, completion = -1, prompt = -1;
-        long lastEvent = 0;
-        boolean done = false;
-        String finish = null, code = null, message = null;
-        byte[] b = r.bytes;
+        SseDecoder d = new SseDecoder(endpoint);
+        int trailing = r.trailingBytes();
+        d.feed(r.drain());
+        return d.finish(r.errorCode, r.errorMessage, trailing);
+    }
+
+    /** Decodes the next complete events of the stream, in order. */
+    public void feed(StreamRecord.Segment seg) {
+        byte[] b = seg.bytes();
         int start = 0;
-        for (int e = 0; e < r.events && code == null; e++) {
-            int end = r.eventEnds[e];
+        for (int e = 0; e < seg.count() && code == null; e++) {
+            int end = seg.ends()[e];
             // The event's lines: "data:" lines make the payload (joined with \n when several), "event:" names it.
             int dataFrom = -1, dataTo = -1;
             byte[] joined = null;
@@ -98,34 +113,47 @@ public final class SseDecoder {
                 message = "not a JSON object: " + abbreviate(new String(buf, off, len, StandardCharsets.UTF_8));
                 break;
             }
-            lastEvent = r.eventNanos[e];
+            lastEvent = seg.nanos()[e];
             if (ev.error != null) {
                 code = "stream_error";
                 message = abbreviate(ev.error);
                 break;
             }
-            if (ev.text) tokens[nTokens++] = r.eventNanos[e];
+            if (ev.text) {
+                if (nTokens == tokens.length) tokens = Arrays.copyOf(tokens, nTokens * 2);
+                tokens[nTokens++] = seg.nanos()[e];
+            }
             if (ev.finish != null) finish = ev.finish;
             if (ev.completion >= 0) completion = ev.completion;
             if (ev.prompt >= 0) prompt = ev.prompt;
         }
-        if (code == null && r.errorCode != null) {
-            code = r.errorCode;
-            message = r.errorMessage;
+    }
+
+    /**
+     * The outcome once the stream has ended.
+     *
+     * @param transportCode the record's failure code (null when the response ended normally)
+     * @param trailingBytes non-blank bytes after the last complete event
+     */
+    public StreamOutcome finish(String transportCode, String transportMessage, int trailingBytes) {
+        String c = code, m = message;
+        if (c == null && transportCode != null) {
+            c = transportCode;
+            m = transportMessage;
         }
-        if (code == null) {
-            if (r.trailingBytes() > 0) {
-                code = "malformed_sse";
-                message = "stream ended inside an event";
+        if (c == null) {
+            if (trailingBytes > 0) {
+                c = "malformed_sse";
+                m = "stream ended inside an event";
             } else if (!done && finish == null) {
-                code = "incomplete_stream";
-                message = "stream ended without [DONE] or finish_reason";
+                c = "incomplete_stream";
+                m = "stream ended without [DONE] or finish_reason";
             } else if (nTokens == 0) {
-                code = "empty_output";
-                message = "stream carried no generated text";
+                c = "empty_output";
+                m = "stream carried no generated text";
             }
         }
-        return new StreamOutcome(Arrays.copyOf(tokens, nTokens), lastEvent, completion, prompt, finish, code, message);
+        return new StreamOutcome(Arrays.copyOf(tokens, nTokens), lastEvent, completion, prompt, finish, c, m);
     }
 
     /**

@@ -29,7 +29,8 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>the scheduler (the caller's thread) builds each request body ahead of time, sleeps until its arrival time,
  *       waits for a {@code --max-concurrency} slot (FIFO, as vLLM's semaphore) and hands it to an event loop;</li>
  *   <li>the event loops ({@link StreamClient}) send, timestamp bytes and store them, nothing else;</li>
- *   <li>the decoder turns finished records into {@link RequestResult}s.</li>
+ *   <li>the decoder decodes each stream's events as they fill segments, and finished streams into
+ *       {@link RequestResult}s.</li>
  * </ul>
  */
 public final class BenchRunner {
@@ -72,6 +73,8 @@ public final class BenchRunner {
                 BenchRequest req = requests.get(i);
                 StreamRecord rec = new StreamRecord(i, runId + "-" + req.index());
                 records[i] = rec;
+                SseDecoder dec = new SseDecoder(endpoint);   // touched only on the decoder thread, in order
+                rec.sink = seg -> decoder.execute(() -> dec.feed(seg));
                 rec.scheduledNanos = t0 + (long) (offsets[i] * 1e9);
                 for (long now; (now = System.nanoTime()) < rec.scheduledNanos; ) LockSupport.parkNanos(rec.scheduledNanos - now);
                 rec.wakeNanos = System.nanoTime();
@@ -80,9 +83,12 @@ public final class BenchRunner {
                 int pos = i;
                 client.send(rec, body, r -> {
                     if (slots != null) slots.release();
+                    StreamRecord.Segment last = r.drain();
+                    int trailing = r.trailingBytes();
                     decoder.execute(() -> {
                         try {
-                            results[pos] = result(r, req, endpoint, t0);
+                            dec.feed(last);
+                            results[pos] = result(r, dec.finish(r.errorCode, r.errorMessage, trailing), req, t0);
                         } catch (RuntimeException e) { // a decoder bug must not hang the run: count it, with its cause
                             results[pos] = new RequestResult(req.index(), (r.scheduledNanos - t0) / 1e9, (r.sendNanos - t0) / 1e9,
                                     new double[0], (r.endNanos - t0) / 1e9, req.inputTokens(), -1, 0, req.outputTokens(),
@@ -127,8 +133,7 @@ public final class BenchRunner {
         return new RunResult(requestRate, t0, duration, out, stats, n - sent);
     }
 
-    static RequestResult result(StreamRecord r, BenchRequest req, Endpoint endpoint, long t0) {
-        StreamOutcome o = SseDecoder.decode(r, endpoint);
+    static RequestResult result(StreamRecord r, StreamOutcome o, BenchRequest req, long t0) {
         double[] tokens = new double[o.tokenNanos().length];
         for (int k = 0; k < tokens.length; k++) tokens[k] = (o.tokenNanos()[k] - t0) / 1e9;
         long endNanos = o.ok() && o.lastEventNanos() > 0 ? o.lastEventNanos() : r.endNanos;
