@@ -233,6 +233,20 @@ class BenchRunnerTest {
         }
     }
 
+    @Test
+    void durationStopsSendingLaterRequests() throws Exception {
+        double[] offsets = new double[40];
+        for (int i = 0; i < 40; i++) offsets[i] = i * 0.01;   // one request every 10 ms
+        try (ScriptedServer server = ScriptedServer.start(1, i -> Script.stream(1, 1, 2));
+             StreamClient client = new StreamClient(server.url(), Endpoint.CHAT, 1, 41, Map.of(), 30)) {
+            RunResult run = BenchRunner.run(client, new RequestBodies(Endpoint.CHAT, "m", false, null, null), Endpoint.CHAT,
+                    requests(40, 2), offsets, 100, 0, 0.105, "d", Progress.off(40));
+            assertThat(run.results()).hasSize(11);          // offsets 0 .. 0.10 s
+            assertThat(run.notSent()).isEqualTo(29);
+            assertThat(server.served()).hasSize(11);
+        }
+    }
+
     /** A thousand streams at once on one client event loop: every one completes with every token. */
     @Test
     void thousandConcurrentStreamsOnOneEventLoop() throws Exception {
