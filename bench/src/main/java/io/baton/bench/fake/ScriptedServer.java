@@ -69,6 +69,10 @@ public final class ScriptedServer implements AutoCloseable {
     /** What the server did for one request. */
     public record Served(String requestId, long receivedNanos, long[] tokenNanos, Fault fault) {}
 
+    static {
+        io.baton.bench.client.NettyLogging.install();
+    }
+
     private final Vertx vertx;
     private final IntFunction<Script> scripts;
     private final Map<String, Served> served = new ConcurrentHashMap<>();
