@@ -13,7 +13,6 @@ import io.vertx.core.buffer.Buffer;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -111,26 +110,28 @@ public final class BenchRunner {
         }
         long cpu = cpuNanos(mx, loopThreads) - cpu0;
         long end = t0;
-        List<RequestResult> out = new ArrayList<>(sent);
-        long events = 0;
-        double[] timer = new double[sent], handoff = new double[sent];
-        for (int i = 0; i < sent; i++) {
-            out.add(results[i]);
-            end = Math.max(end, records[i].endNanos);
-            events += records[i].eventCount();
-            timer[i] = (records[i].wakeNanos - records[i].scheduledNanos) / 1e9;
-            handoff[i] = (records[i].sendNanos - records[i].dispatchNanos) / 1e9;
-        }
+        for (int i = 0; i < sent; i++) end = Math.max(end, records[i].endNanos);
         double duration = (end - t0) / 1e9;
         double[] lags;
         synchronized (loopLag) {
             lags = Arrays.stream(loopLag.toArray()).mapToDouble(l -> l / 1e9).toArray();
         }
+        return new RunResult(requestRate, t0, duration, Arrays.asList(Arrays.copyOf(results, sent)),
+                clientStats(Arrays.copyOf(records, sent), lags, cpu, duration, loopThreads.length), n - sent);
+    }
+
+    private static ClientStats clientStats(StreamRecord[] records, double[] loopLags, long loopCpuNanos, double duration, int loops) {
+        long events = 0;
+        double[] timer = new double[records.length], handoff = new double[records.length];
+        for (int i = 0; i < records.length; i++) {
+            events += records[i].eventCount();
+            timer[i] = (records[i].wakeNanos - records[i].scheduledNanos) / 1e9;
+            handoff[i] = (records[i].sendNanos - records[i].dispatchNanos) / 1e9;
+        }
         double[] ps = {50, 90, 99, 99.9};
-        ClientStats stats = new ClientStats(loopThreads.length, Distribution.of(timer, ps), Distribution.of(handoff, ps),
-                Distribution.of(lags, ps), cpu / 1e9, duration > 0 ? cpu / 1e9 / duration / loopThreads.length : Double.NaN,
-                events, events == 0 ? Double.NaN : cpu / 1e3 / events);
-        return new RunResult(requestRate, t0, duration, out, stats, n - sent);
+        double cpu = loopCpuNanos / 1e9;
+        return new ClientStats(loops, Distribution.of(timer, ps), Distribution.of(handoff, ps), Distribution.of(loopLags, ps),
+                cpu, duration > 0 ? cpu / duration / loops : Double.NaN, events, events == 0 ? Double.NaN : cpu * 1e6 / events);
     }
 
     static RequestResult result(StreamRecord r, StreamOutcome o, BenchRequest req, long t0) {
