@@ -119,6 +119,10 @@ public final class ScriptedServer implements AutoCloseable {
         String id = req.getHeader("X-Request-Id");
         int seq = arrivals.getAndIncrement();
         boolean chat = req.path().endsWith("/chat/completions");
+        if (req.path().equals("/served") && req.method() == io.vertx.core.http.HttpMethod.GET) {
+            req.response().putHeader("Content-Type", "application/json").end(servedJson());
+            return;
+        }
         if (!req.path().endsWith("/completions") || req.method() != io.vertx.core.http.HttpMethod.POST) {
             req.response().setStatusCode(404).end("{\"error\":{\"message\":\"not found\"}}");
             return;
@@ -150,6 +154,43 @@ public final class ScriptedServer implements AutoCloseable {
                     .putHeader("Cache-Control", "no-cache");
             new Stream(key, resp, script, chat, tokens, usage, received, json.path("model").asText("fake")).next(0);
         });
+    }
+
+    /** {@code GET /served}: each finished request's id and token write times ({@code System.nanoTime()}). */
+    private String servedJson() {
+        StringBuilder sb = new StringBuilder("{");
+        for (Served sv : served.values()) {
+            if (sb.length() > 1) sb.append(',');
+            sb.append('"').append(sv.requestId()).append("\":[");
+            for (int i = 0; i < sv.tokenNanos().length; i++) sb.append(i == 0 ? "" : ",").append(sv.tokenNanos()[i]);
+            sb.append(']');
+        }
+        return sb.append('}').toString();
+    }
+
+    /**
+     * Runs the calibration server on its own (so its collector pauses and CPU are not the client's):
+     * {@code streams tokens itlMillis ttftMillis aligned eventLoops}; prints {@code PORT n} and serves until its
+     * standard input closes (the parent ended). On Linux {@code System.nanoTime()} is CLOCK_MONOTONIC, one clock for
+     * every process of the machine, so the parent can compare its arrival times with the write times of
+     * {@code GET /served}.
+     */
+    public static void main(String[] args) throws Exception {
+        int streams = Integer.parseInt(args[0]), tokens = Integer.parseInt(args[1]), loops = Integer.parseInt(args[5]);
+        double itl = Double.parseDouble(args[2]), ttft = Double.parseDouble(args[3]);
+        boolean aligned = Boolean.parseBoolean(args[4]);
+        try (ScriptedServer server = start(loops, calibrationScript(streams, tokens, itl, ttft, aligned))) {
+            System.out.println("PORT " + server.port);
+            System.out.flush();
+            while (System.in.read() >= 0) {
+                // serve until the parent closes our standard input
+            }
+        }
+    }
+
+    /** Calibration streams: {@code tokens} tokens {@code itl} apart, first tokens staggered over one ITL unless aligned. */
+    public static IntFunction<Script> calibrationScript(int streams, int tokens, double itlMillis, double ttftMillis, boolean aligned) {
+        return i -> Script.stream(ttftMillis + (aligned ? 0 : (double) (i % streams) * itlMillis / streams), itlMillis, tokens);
     }
 
     private static int indexOf(String id, int seq) {

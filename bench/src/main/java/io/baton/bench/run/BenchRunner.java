@@ -15,7 +15,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
@@ -49,19 +48,15 @@ public final class BenchRunner {
         int n = requests.size();
         Semaphore slots = maxConcurrency > 0 ? new Semaphore(maxConcurrency, true) : null;
         Semaphore finished = new Semaphore(0);
-        ExecutorService decoder = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("bench-decoder").factory());
+        DecoderThread decoder = new DecoderThread("bench-decoder");
         RequestResult[] results = new RequestResult[n];
         StreamRecord[] records = new StreamRecord[n];
-        LongList loopLag = new LongList();
+        LongSamples loopLag = new LongSamples();
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         long[] loopThreads = client.loopThreadIds();
         long cpu0 = cpuNanos(mx, loopThreads);
         ScheduledExecutorService prober = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("bench-probe").factory());
-        prober.scheduleAtFixedRate(() -> client.probe(lag -> {
-            synchronized (loopLag) {
-                loopLag.add(lag);
-            }
-        }), 0, PROBE_PERIOD_NANOS, TimeUnit.NANOSECONDS);
+        prober.scheduleAtFixedRate(() -> client.probe(loopLag::add), 0, PROBE_PERIOD_NANOS, TimeUnit.NANOSECONDS);
 
         long t0 = System.nanoTime();
         int sent = 0;
@@ -106,16 +101,13 @@ public final class BenchRunner {
             finished.acquire(sent);
         } finally {
             prober.shutdownNow();
-            decoder.shutdown();
+            decoder.close();
         }
         long cpu = cpuNanos(mx, loopThreads) - cpu0;
         long end = t0;
         for (int i = 0; i < sent; i++) end = Math.max(end, records[i].endNanos);
         double duration = (end - t0) / 1e9;
-        double[] lags;
-        synchronized (loopLag) {
-            lags = Arrays.stream(loopLag.toArray()).mapToDouble(l -> l / 1e9).toArray();
-        }
+        double[] lags = Arrays.stream(loopLag.toArray()).mapToDouble(l -> l / 1e9).toArray();
         return new RunResult(requestRate, t0, duration, Arrays.asList(Arrays.copyOf(results, sent)),
                 clientStats(Arrays.copyOf(records, sent), lags, cpu, duration, loopThreads.length), n - sent);
     }
@@ -148,20 +140,5 @@ public final class BenchRunner {
         long sum = 0;
         for (long t : threads) sum += Math.max(0, mx.getThreadCpuTime(t));
         return sum;
-    }
-
-    /** A growable list of longs (probe samples: one per 2 ms of run time). */
-    static final class LongList {
-        private long[] a = new long[1024];
-        private int n;
-
-        void add(long v) {
-            if (n == a.length) a = Arrays.copyOf(a, n * 2);
-            a[n++] = v;
-        }
-
-        long[] toArray() {
-            return Arrays.copyOf(a, n);
-        }
     }
 }
