@@ -114,6 +114,10 @@ public final class BenchServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        // Adapter point for --tokenizer FILE.gguf: once the engine's tokenizer is merged, install it here with
+        // PromptTokenizers.setGgufLoader(path -> new GgufPromptTokenizer(Tokenizer.fromGguf(GgufFile.open(path)))),
+        // mapping count/encode to encode(text, false, false) and decode to decode(ids). Until then --tokenizer fails
+        // with a one-line message and prompts are sized by the approximate tokenizer.
         java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
             ServeBenchmark.run(options(), stdout, stderr);
