@@ -114,10 +114,8 @@ public final class BenchServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        // Adapter point for --tokenizer FILE.gguf: once the engine's tokenizer is merged, install it here with
-        // PromptTokenizers.setGgufLoader(path -> new GgufPromptTokenizer(Tokenizer.fromGguf(GgufFile.open(path)))),
-        // mapping count/encode to encode(text, false, false) and decode to decode(ids). Until then --tokenizer fails
-        // with a one-line message and prompts are sized by the approximate tokenizer.
+        // --tokenizer FILE.gguf: the engine's tokenizer (the bench module itself does not depend on the engine).
+        io.baton.bench.tokens.PromptTokenizers.setGgufLoader(GgufPromptTokenizer::load);
         java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
             ServeBenchmark.run(options(), stdout, stderr);

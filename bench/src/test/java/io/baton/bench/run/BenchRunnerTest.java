@@ -75,7 +75,7 @@ class BenchRunnerTest {
         IntFunction<Script> scripts = i -> i < 10 ? Script.stream(50, 20, -1) : i < 15 ? Script.stream(300, 20, -1) : Script.stream(50, 60, -1);
         for (Endpoint ep : Endpoint.values()) {
             List<String> misses = List.of();
-            for (int attempt = 1; attempt <= 5; attempt++) {
+            for (int attempt = 1; attempt <= 10; attempt++) {
                 try (ScriptedServer server = ScriptedServer.start(1, scripts)) {
                     misses = timingMisses(server, run(server, ep, requests(20, 8), new double[20], 0));
                 }
