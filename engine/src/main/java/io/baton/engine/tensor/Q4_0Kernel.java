@@ -26,10 +26,12 @@ final class Q4_0Kernel extends RowKernel {
             FloatVector d = FloatVector.broadcast(F8, Dequant.f16(w, o));
             ByteVector b0 = ByteVector.fromMemorySegment(B8, w, o + 2, LE);
             ByteVector b1 = ByteVector.fromMemorySegment(B8, w, o + 10, LE);
+            ByteVector h0 = b0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+            ByteVector h1 = b1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
             FloatVector q0 = (FloatVector) b0.and((byte) 0x0F).sub((byte) 8).castShape(F8, 0);
             FloatVector q1 = (FloatVector) b1.and((byte) 0x0F).sub((byte) 8).castShape(F8, 0);
-            FloatVector q2 = (FloatVector) b0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).castShape(F8, 0);
-            FloatVector q3 = (FloatVector) b1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).castShape(F8, 0);
+            FloatVector q2 = (FloatVector) h0.and((byte) 0x0F).sub((byte) 8).castShape(F8, 0);
+            FloatVector q3 = (FloatVector) h1.and((byte) 0x0F).sub((byte) 8).castShape(F8, 0);
             FloatVector s0 = q0.mul(FloatVector.fromArray(F8, x, xi));
             FloatVector s1 = q1.mul(FloatVector.fromArray(F8, x, xi + 8));
             s0 = q2.fma(FloatVector.fromArray(F8, x, xi + 16), s0);
@@ -49,10 +51,13 @@ final class Q4_0Kernel extends RowKernel {
             FloatVector d = FloatVector.broadcast(F8, Dequant.f16(w, o));
             ByteVector b0 = ByteVector.fromMemorySegment(B8, w, o + 2, LE);
             ByteVector b1 = ByteVector.fromMemorySegment(B8, w, o + 10, LE);
+            ByteVector h0 = b0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+            ByteVector h1 = b1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes();
+            // (q - 8) * d, as dequantize_row_q4_0
             ((FloatVector) b0.and((byte) 0x0F).sub((byte) 8).castShape(F8, 0)).mul(d).intoArray(out, y);
             ((FloatVector) b1.and((byte) 0x0F).sub((byte) 8).castShape(F8, 0)).mul(d).intoArray(out, y + 8);
-            ((FloatVector) b0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).castShape(F8, 0)).mul(d).intoArray(out, y + 16);
-            ((FloatVector) b1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).castShape(F8, 0)).mul(d).intoArray(out, y + 24);
+            ((FloatVector) h0.and((byte) 0x0F).sub((byte) 8).castShape(F8, 0)).mul(d).intoArray(out, y + 16);
+            ((FloatVector) h1.and((byte) 0x0F).sub((byte) 8).castShape(F8, 0)).mul(d).intoArray(out, y + 24);
         }
     }
 }
