@@ -7,7 +7,10 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static io.baton.engine.tensor.Vec.B8;
+import static io.baton.engine.tensor.Vec.BL;
+import static io.baton.engine.tensor.Vec.F;
 import static io.baton.engine.tensor.Vec.F8;
+import static io.baton.engine.tensor.Vec.L;
 import static io.baton.engine.tensor.Vec.LE;
 
 /**
@@ -20,15 +23,45 @@ final class Q4KKernel extends RowKernel {
     @Override
     float dot(MemorySegment w, long off, float[] x, int xOff, int n, float[] tmp) {
         float s = 0;
-        for (int b = 0; b < n / Dequant.QK_K; b++) s += blockDot(w, off + 144L * b, x, xOff + Dequant.QK_K * b);
+        if (L == 16) {
+            for (int b = 0; b < n / Dequant.QK_K; b++) s += blockDot16(w, off + 144L * b, x, xOff + Dequant.QK_K * b);
+        } else {
+            for (int b = 0; b < n / Dequant.QK_K; b++) s += blockDot(w, off + 144L * b, x, xOff + Dequant.QK_K * b);
+        }
         return s;
+    }
+
+    /** 512 bits: a chunk's 32 quant bytes in two 128-bit loads, 16 elements per vector. */
+    private static float blockDot16(MemorySegment w, long base, float[] x, int xb) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        float d = Dequant.f16(w, base), dmin = Dequant.f16(w, base + 2);
+        long scLo = w.get(Dequant.LE_LONG, base + 4);
+        int scHi = w.get(Dequant.LE_INT, base + 12);
+        for (int c = 0; c < 4; c++) {
+            int sm1 = Dequant.scaleMinK4(scLo, scHi, 2 * c), sm2 = Dequant.scaleMinK4(scLo, scHi, 2 * c + 1);
+            FloatVector d1 = FloatVector.broadcast(F, d * (sm1 & 0xff)), nm1 = FloatVector.broadcast(F, -(dmin * (sm1 >>> 8)));
+            FloatVector d2 = FloatVector.broadcast(F, d * (sm2 & 0xff)), nm2 = FloatVector.broadcast(F, -(dmin * (sm2 >>> 8)));
+            long q = base + 16 + 32 * c;
+            int xi = xb + 64 * c;
+            ByteVector b0 = ByteVector.fromMemorySegment(BL, w, q, LE);
+            ByteVector b1 = ByteVector.fromMemorySegment(BL, w, q + 16, LE);
+            a0 = ((FloatVector) b0.and((byte) 0xF).castShape(F, 0)).fma(d1, nm1).fma(FloatVector.fromArray(F, x, xi), a0);
+            a1 = ((FloatVector) b1.and((byte) 0xF).castShape(F, 0)).fma(d1, nm1).fma(FloatVector.fromArray(F, x, xi + 16), a1);
+            b0 = b0.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF);
+            b1 = b1.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF);
+            a0 = ((FloatVector) b0.castShape(F, 0)).fma(d2, nm2).fma(FloatVector.fromArray(F, x, xi + 32), a0);
+            a1 = ((FloatVector) b1.castShape(F, 0)).fma(d2, nm2).fma(FloatVector.fromArray(F, x, xi + 48), a1);
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
     private static float blockDot(MemorySegment w, long base, float[] x, int xb) {
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
         float d = Dequant.f16(w, base), dmin = Dequant.f16(w, base + 2);
+        long scLo = w.get(Dequant.LE_LONG, base + 4);
+        int scHi = w.get(Dequant.LE_INT, base + 12);
         for (int c = 0; c < 4; c++) {
-            int sm1 = Dequant.scaleMinK4(w, base + 4, 2 * c), sm2 = Dequant.scaleMinK4(w, base + 4, 2 * c + 1);
+            int sm1 = Dequant.scaleMinK4(scLo, scHi, 2 * c), sm2 = Dequant.scaleMinK4(scLo, scHi, 2 * c + 1);
             FloatVector d1 = FloatVector.broadcast(F8, d * (sm1 & 0xff)), nm1 = FloatVector.broadcast(F8, -(dmin * (sm1 >>> 8)));
             FloatVector d2 = FloatVector.broadcast(F8, d * (sm2 & 0xff)), nm2 = FloatVector.broadcast(F8, -(dmin * (sm2 >>> 8)));
             long q = base + 16 + 32 * c;
@@ -60,8 +93,10 @@ final class Q4KKernel extends RowKernel {
 
     private static void blockDequantize(MemorySegment w, long base, float[] out, int yb) {
         float d = Dequant.f16(w, base), dmin = Dequant.f16(w, base + 2);
+        long scLo = w.get(Dequant.LE_LONG, base + 4);
+        int scHi = w.get(Dequant.LE_INT, base + 12);
         for (int c = 0; c < 4; c++) {
-            int sm1 = Dequant.scaleMinK4(w, base + 4, 2 * c), sm2 = Dequant.scaleMinK4(w, base + 4, 2 * c + 1);
+            int sm1 = Dequant.scaleMinK4(scLo, scHi, 2 * c), sm2 = Dequant.scaleMinK4(scLo, scHi, 2 * c + 1);
             FloatVector d1 = FloatVector.broadcast(F8, d * (sm1 & 0xff)), m1 = FloatVector.broadcast(F8, dmin * (sm1 >>> 8));
             FloatVector d2 = FloatVector.broadcast(F8, d * (sm2 & 0xff)), m2 = FloatVector.broadcast(F8, dmin * (sm2 >>> 8));
             long q = base + 16 + 32 * c;

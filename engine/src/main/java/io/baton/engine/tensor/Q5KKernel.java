@@ -28,12 +28,14 @@ final class Q5KKernel extends RowKernel {
     private static float blockDot(MemorySegment w, long base, float[] x, int xb) {
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
         float d = Dequant.f16(w, base), dmin = Dequant.f16(w, base + 2);
+        long scLo = w.get(Dequant.LE_LONG, base + 4);
+        int scHi = w.get(Dequant.LE_INT, base + 12);
         ByteVector h0 = ByteVector.fromMemorySegment(B8, w, base + 16, LE);
         ByteVector h1 = ByteVector.fromMemorySegment(B8, w, base + 24, LE);
         ByteVector h2 = ByteVector.fromMemorySegment(B8, w, base + 32, LE);
         ByteVector h3 = ByteVector.fromMemorySegment(B8, w, base + 40, LE);
         for (int c = 0; c < 4; c++) {
-            int sm1 = Dequant.scaleMinK4(w, base + 4, 2 * c), sm2 = Dequant.scaleMinK4(w, base + 4, 2 * c + 1);
+            int sm1 = Dequant.scaleMinK4(scLo, scHi, 2 * c), sm2 = Dequant.scaleMinK4(scLo, scHi, 2 * c + 1);
             FloatVector d1 = FloatVector.broadcast(F8, d * (sm1 & 0xff)), nm1 = FloatVector.broadcast(F8, -(dmin * (sm1 >>> 8)));
             FloatVector d2 = FloatVector.broadcast(F8, d * (sm2 & 0xff)), nm2 = FloatVector.broadcast(F8, -(dmin * (sm2 >>> 8)));
             long q = base + 48 + 32 * c;
@@ -77,10 +79,12 @@ final class Q5KKernel extends RowKernel {
 
     private static void blockDequantize(MemorySegment w, long base, float[] out, int yb) {
         float d = Dequant.f16(w, base), dmin = Dequant.f16(w, base + 2);
+        long scLo = w.get(Dequant.LE_LONG, base + 4);
+        int scHi = w.get(Dequant.LE_INT, base + 12);
         for (int j = 0; j < 32; j += 8) {
             ByteVector h = ByteVector.fromMemorySegment(B8, w, base + 16 + j, LE);
             for (int c = 0; c < 4; c++) {
-                int sm1 = Dequant.scaleMinK4(w, base + 4, 2 * c), sm2 = Dequant.scaleMinK4(w, base + 4, 2 * c + 1);
+                int sm1 = Dequant.scaleMinK4(scLo, scHi, 2 * c), sm2 = Dequant.scaleMinK4(scLo, scHi, 2 * c + 1);
                 ByteVector q = ByteVector.fromMemorySegment(B8, w, base + 48 + 32 * c + j, LE);
                 ByteVector lo = q.and((byte) 0xF)
                         .or(h.and((byte) 1).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());

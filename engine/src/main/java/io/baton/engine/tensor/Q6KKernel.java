@@ -5,7 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static io.baton.engine.tensor.Vec.B8;
 import static io.baton.engine.tensor.Vec.F8;
@@ -34,6 +33,7 @@ final class Q6KKernel extends RowKernel {
 
     private static float halfDot(MemorySegment w, long ql, long qh, long sc, float d, float[] x, int xi) {
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
+        long scales = w.get(Dequant.LE_LONG, sc); // the 8 int8 scales of this half, one load
         for (int l = 0; l < 32; l += 8) {
             int is = l / 16;
             ByteVector lo = ByteVector.fromMemorySegment(B8, w, ql + l, LE);
@@ -44,10 +44,10 @@ final class Q6KKernel extends RowKernel {
             ByteVector q3 = lo.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.and((byte) 0x30));
             ByteVector q4 = lo32.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
                     .or(h.and((byte) 0xC0).reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes());
-            a0 = ((FloatVector) q1.sub((byte) 32).castShape(F8, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + is)).fma(FloatVector.fromArray(F8, x, xi + l), a0);
-            a1 = ((FloatVector) q2.sub((byte) 32).castShape(F8, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2)).fma(FloatVector.fromArray(F8, x, xi + l + 32), a1);
-            a2 = ((FloatVector) q3.sub((byte) 32).castShape(F8, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 4)).fma(FloatVector.fromArray(F8, x, xi + l + 64), a2);
-            a3 = ((FloatVector) q4.sub((byte) 32).castShape(F8, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 6)).fma(FloatVector.fromArray(F8, x, xi + l + 96), a3);
+            a0 = ((FloatVector) q1.sub((byte) 32).castShape(F8, 0)).mul(d * (byte) (scales >>> (8 * (is)))).fma(FloatVector.fromArray(F8, x, xi + l), a0);
+            a1 = ((FloatVector) q2.sub((byte) 32).castShape(F8, 0)).mul(d * (byte) (scales >>> (8 * (is + 2)))).fma(FloatVector.fromArray(F8, x, xi + l + 32), a1);
+            a2 = ((FloatVector) q3.sub((byte) 32).castShape(F8, 0)).mul(d * (byte) (scales >>> (8 * (is + 4)))).fma(FloatVector.fromArray(F8, x, xi + l + 64), a2);
+            a3 = ((FloatVector) q4.sub((byte) 32).castShape(F8, 0)).mul(d * (byte) (scales >>> (8 * (is + 6)))).fma(FloatVector.fromArray(F8, x, xi + l + 96), a3);
         }
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
@@ -64,6 +64,7 @@ final class Q6KKernel extends RowKernel {
     }
 
     private static void halfDequantize(MemorySegment w, long ql, long qh, long sc, float d, float[] out, int y) {
+        long scales = w.get(Dequant.LE_LONG, sc); // the 8 int8 scales of this half, one load
         for (int l = 0; l < 32; l += 8) {
             int is = l / 16;
             ByteVector lo = ByteVector.fromMemorySegment(B8, w, ql + l, LE);
@@ -75,10 +76,10 @@ final class Q6KKernel extends RowKernel {
             ByteVector q4 = lo32.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
                     .or(h.and((byte) 0xC0).reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes());
             // (d * sc) * q, left to right as dequantize_row_q6_K
-            ((FloatVector) q1.sub((byte) 32).castShape(F8, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(out, y + l);
-            ((FloatVector) q2.sub((byte) 32).castShape(F8, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(out, y + l + 32);
-            ((FloatVector) q3.sub((byte) 32).castShape(F8, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(out, y + l + 64);
-            ((FloatVector) q4.sub((byte) 32).castShape(F8, 0)).mul(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 6)).intoArray(out, y + l + 96);
+            ((FloatVector) q1.sub((byte) 32).castShape(F8, 0)).mul(d * (byte) (scales >>> (8 * (is)))).intoArray(out, y + l);
+            ((FloatVector) q2.sub((byte) 32).castShape(F8, 0)).mul(d * (byte) (scales >>> (8 * (is + 2)))).intoArray(out, y + l + 32);
+            ((FloatVector) q3.sub((byte) 32).castShape(F8, 0)).mul(d * (byte) (scales >>> (8 * (is + 4)))).intoArray(out, y + l + 64);
+            ((FloatVector) q4.sub((byte) 32).castShape(F8, 0)).mul(d * (byte) (scales >>> (8 * (is + 6)))).intoArray(out, y + l + 96);
         }
     }
 }

@@ -13,9 +13,9 @@ import java.nio.ByteOrder;
  *
  * <p>The quantized kernels work on 8 floats at a time ({@link #F8}: 256 bits, AVX2), because their blocks are made of
  * groups of 8, 16 and 32 elements and a 64-bit load of 8 bytes widened to 8 floats ({@code castShape}) is the fastest
- * byte-to-float path measured. The float32 kernels (the prefill micro-kernel, dot, axpy) use {@link #F}, the widest
- * shape the CPU has, but at least 256 and at most 512 bits: 512 bits nearly doubled prefill GFLOP/s on an AVX-512
- * machine. The system property {@code baton.vector.bits} (256 or 512) overrides it, e.g. to test the AVX2 path on an
+ * byte-to-float path measured. The float32 kernels (the prefill micro-kernel, dot, axpy, F32 rows) and the Q8_0 and
+ * BF16 decode kernels use {@link #F}, the widest shape the CPU has, but at least 256 and at most 512 bits: 512 bits
+ * nearly doubled prefill GFLOP/s on an AVX-512 machine, and made Q8_0 decode about 25% faster. The system property {@code baton.vector.bits} (256 or 512) overrides it, e.g. to test the AVX2 path on an
  * AVX-512 machine ({@code -XX:UseAVX=2} does the same by hiding AVX-512 from the JIT).
  *
  * <p>Rules the kernels follow, learned from the JIT (C2) on JDK 25:
