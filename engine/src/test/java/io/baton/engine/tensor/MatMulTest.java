@@ -88,14 +88,21 @@ class MatMulTest {
 
     @Test
     void prefillCutsLongRowsIntoColumnSlices() {
-        // tokens * cols * 4 bytes > MatMul.X_SLICE_BYTES: the columns are processed in slices and partial sums added.
-        int tokens = 160, cols = 2048;
+        // Rows longer than MatMul.MAX_SLICE, or tokens * cols * 4 bytes > MatMul.X_SLICE_BYTES: the columns are
+        // processed in slices (the last one shorter) and the partial sums added.
+        int tokens = 160, cols = 2304;
         assertThat((long) tokens * cols * 4).isGreaterThan(MatMul.X_SLICE_BYTES);
+        assertThat(cols % MatMul.MAX_SLICE).isNotZero();
         for (GgmlType type : List.of(GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.F16)) {
             Tensor w = Blocks.randomTensor(type, 9, cols, 7);
-            float[] x = Blocks.randomFloats(tokens * cols, 8);
-            assertThat(compare(w, x, tokens, three)).as(type.toString()).isLessThanOrEqualTo(TOLERANCE);
+            for (int t : new int[] {tokens, 4}) {
+                float[] x = Blocks.randomFloats(t * cols, 8);
+                assertThat(compare(w, x, t, three)).as(type + " tokens " + t).isLessThanOrEqualTo(TOLERANCE);
+            }
         }
+        Tensor odd = Blocks.randomTensor(GgmlType.F32, 5, MatMul.MAX_SLICE + 77, 9);
+        float[] x = Blocks.randomFloats(3 * odd.cols(), 10);
+        assertThat(compare(odd, x, 3, one)).isLessThanOrEqualTo(TOLERANCE);
     }
 
     @Test
