@@ -40,6 +40,32 @@ class Int8RowsTest {
     }
 
     @Test
+    void vectorQuantizerMatchesTheReferenceByteForByte() {
+        Random r = new Random(3);
+        try (Arena a = Arena.ofConfined()) {
+            for (int c = 0; c < 300; c++) {
+                int heads = 1 + r.nextInt(8), dim = 1 + r.nextInt(150), rows = 1 + r.nextInt(4);
+                float[] x = new float[rows * heads * dim + 5];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = switch (r.nextInt(10)) {
+                        case 0 -> 0f;
+                        case 1 -> (float) r.nextInt(255) - 127; // exact multiples: ties after scaling
+                        case 2 -> (r.nextBoolean() ? 1 : -1) * (r.nextInt(128) + 0.5f) / 127f; // halfway points
+                        default -> (float) (r.nextGaussian() * Math.pow(10, r.nextInt(9) - 4));
+                    };
+                }
+                if (r.nextInt(10) == 0) java.util.Arrays.fill(x, 0f); // heads of zeros
+                long bytes = rows * Int8Rows.rowBytes(heads, dim);
+                MemorySegment fast = a.allocate(bytes + 7), ref = a.allocate(bytes + 7);
+                int off = r.nextInt(5);
+                Int8Rows.quantize(x, off, rows, heads, dim, fast, 7);
+                Int8Rows.quantizeScalar(x, off, rows, heads, dim, ref, 7);
+                assertThat(fast.toArray(ValueLayout.JAVA_BYTE)).as("heads %d dim %d", heads, dim).isEqualTo(ref.toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+    }
+
+    @Test
     void edgeCases() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment q = a.allocate(Int8Rows.rowBytes(2, 4));
