@@ -95,7 +95,8 @@ final class GenerateCommand implements Callable<Integer> {
                         : List.of(ChatMessage.system(system), ChatMessage.user(prompt));
                 text = template.render(messages, true);
             }
-            int[] tokens = m.tokenizer().encode(text, true, chat);
+            // A rendered chat template already holds BOS where the model wants it (as vLLM: add_special_tokens=False).
+            int[] tokens = m.tokenizer().encode(text, !chat, chat);
             int ctx = m.config().contextLength();
             if (tokens.length >= ctx) {
                 throw new IllegalArgumentException("prompt of " + tokens.length + " tokens is longer than the context length of " + ctx + " tokens");

@@ -13,12 +13,12 @@ import java.io.PrintWriter;
  */
 @Command(name = "baton", mixinStandardHelpOptions = true, version = "baton 0.1.0",
         description = "LLM serving with prefill/decode disaggregation.",
-        subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, TokenizeCommand.class, LogitsCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, TokenizeCommand.class, LogitsCommand.class, ServeCommand.class, ModelCommand.class, BenchCommand.class})
 public final class Main {
     /** Exit status of every error. */
     public static final int EXIT_ERROR = 1;
 
-    static volatile boolean verbose;
+    private boolean verbose;
 
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces with errors.")
     void setVerbose(boolean v) {
@@ -35,7 +35,7 @@ public final class Main {
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
             err.println("baton: error: " + message(ex));
-            if (verbose) ex.printStackTrace(err);
+            if (cmd.getCommandSpec().root().userObject() instanceof Main m && m.verbose) ex.printStackTrace(err);
             err.flush();
             return EXIT_ERROR;
         });

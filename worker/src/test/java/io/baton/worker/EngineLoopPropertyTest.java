@@ -94,8 +94,9 @@ class EngineLoopPropertyTest {
                     if (idle.get(10, TimeUnit.SECONDS) && next[0] < REQUESTS) spawn(loop, specs, next, Listener::new);
                 }
                 CompletableFuture<int[]> blocks = new CompletableFuture<>();
-                loop.command(() -> blocks.complete(new int[] {loop.scheduler().kv().usedBlocks(), loop.scheduler().numActive()}));
-                assertThat(blocks.get(10, TimeUnit.SECONDS)).containsExactly(0, 0);
+                loop.command(() -> blocks.complete(new int[] {loop.scheduler().kv().usedBlocks(), loop.scheduler().numActive(),
+                        (int) Math.min(1, loop.scheduler().preemptions())}));
+                assertThat(blocks.get(10, TimeUnit.SECONDS)).as("used blocks, active requests, preempted at least once").containsExactly(0, 0, 1);
                 assertThat(loop.failure()).isNull();
             }
             int compared = 0;

@@ -22,6 +22,23 @@ public final class KvCacheManager {
     private final int blockSize;
     private final boolean prefixCaching;
     private final Map<String, Entry> requests = new HashMap<>();
+    private long lookups;
+    private long queriedTokens;
+    private long hitTokens;
+
+    /**
+     * Prefix-cache effectiveness since the manager was made, for metrics (vLLM's {@code PrefixCacheStats}).
+     *
+     * @param lookups       {@link #computedPrefix} calls
+     * @param queriedTokens prompt tokens looked up
+     * @param hitTokens     of those, tokens found cached
+     */
+    public record PrefixCacheStats(long lookups, long queriedTokens, long hitTokens) {
+        /** Fraction of queried tokens that were cached (0 before any lookup). */
+        public double hitRate() {
+            return queriedTokens == 0 ? 0 : (double) hitTokens / queriedTokens;
+        }
+    }
 
     /** A request's blocks and the chained hashes of its full blocks computed so far. */
     private static final class Entry {
@@ -59,7 +76,15 @@ public final class KvCacheManager {
         if (!prefixCaching || tokens.length == 0) return 0;
         int maxBlocks = (tokens.length - 1) / blockSize;
         BlockHash[] hashes = BlockHash.extend(new BlockHash[0], tokens, blockSize, null, maxBlocks);
-        return pool.lookupPrefix(hashes).length * blockSize;
+        int hit = pool.lookupPrefix(hashes).length * blockSize;
+        lookups++;
+        queriedTokens += tokens.length;
+        hitTokens += hit;
+        return hit;
+    }
+
+    public PrefixCacheStats prefixCacheStats() {
+        return new PrefixCacheStats(lookups, queriedTokens, hitTokens);
     }
 
     /**

@@ -139,6 +139,34 @@ public final class KvStorage implements AutoCloseable {
         KvCodec.addScaled(layout.type(), memory, vRowOffset(layer, block, slot) + head * vHeadBytes, p, out, outOff, layout.valueDim());
     }
 
+    /**
+     * Attention scores against one block: {@code scores[scoresOff + s] = K(slot s, head) · q[qOff ..]} for slots
+     * {@code 0 .. slots-1} (a request's last block may be partly filled). One call per (block, query head) keeps the
+     * index checks and dispatch out of the per-token loop.
+     */
+    public void dotKBlock(int layer, int block, int slots, int head, float[] q, int qOff, float[] scores, int scoresOff) {
+        checkSlots(0, slots);
+        Objects.checkIndex(head, layout.kvHeads());
+        Objects.checkFromIndexSize(qOff, layout.headDim(), q.length);
+        Objects.checkFromIndexSize(scoresOff, slots, scores.length);
+        long base = sliceOffset(layer, block) + head * kHeadBytes;
+        for (int s = 0; s < slots; s++) {
+            scores[scoresOff + s] = KvCodec.dot(layout.type(), memory, base + s * kRowBytes, q, qOff, layout.headDim());
+        }
+    }
+
+    /** Weighted sum of one block's values: {@code out[outOff ..] += Σ_s p[pOff + s] × V(slot s, head)} over {@code slots}. */
+    public void addScaledVBlock(int layer, int block, int slots, int head, float[] p, int pOff, float[] out, int outOff) {
+        checkSlots(0, slots);
+        Objects.checkIndex(head, layout.kvHeads());
+        Objects.checkFromIndexSize(pOff, slots, p.length);
+        Objects.checkFromIndexSize(outOff, layout.valueDim(), out.length);
+        long base = sliceOffset(layer, block) + vOffset + head * vHeadBytes;
+        for (int s = 0; s < slots; s++) {
+            KvCodec.addScaled(layout.type(), memory, base + s * vRowBytes, p[pOff + s], out, outOff, layout.valueDim());
+        }
+    }
+
     // ---- offsets ----
 
     private long sliceOffset(int layer, int block) {

@@ -159,23 +159,27 @@ public final class Transformer {
                 int pos = posOf[t];
                 BlockTable table = batch.get(chunkOf[t]).table();
                 int qo = t * c.qDim() + h * hd;
+                int len = pos + 1, bs = table.blockSize();
+                for (int b = 0; b * bs < len; b++) {
+                    kv.dotKBlock(layer, table.blockId(b), Math.min(bs, len - b * bs), kvh, q, qo, scores, b * bs);
+                }
                 float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j <= pos; j++) {
-                    float s = kv.dotK(layer, table.blockOf(j), table.slotOf(j), kvh, q, qo) * scale;
-                    scores[j] = s;
-                    if (s > max) max = s;
+                for (int j = 0; j < len; j++) {
+                    scores[j] *= scale;
+                    if (scores[j] > max) max = scores[j];
                 }
                 double sum = 0;
-                for (int j = 0; j <= pos; j++) {
+                for (int j = 0; j < len; j++) {
                     float e = (float) Math.exp(scores[j] - max);
                     scores[j] = e;
                     sum += e;
                 }
                 float inv = (float) (1.0 / sum);
+                for (int j = 0; j < len; j++) scores[j] *= inv;
                 int oo = (t * heads + h) * vd;
                 Arrays.fill(out, oo, oo + vd, 0f);
-                for (int j = 0; j <= pos; j++) {
-                    kv.addScaledV(layer, table.blockOf(j), table.slotOf(j), kvh, scores[j] * inv, out, oo);
+                for (int b = 0; b * bs < len; b++) {
+                    kv.addScaledVBlock(layer, table.blockId(b), Math.min(bs, len - b * bs), kvh, scores, b * bs, out, oo);
                 }
             }
         });

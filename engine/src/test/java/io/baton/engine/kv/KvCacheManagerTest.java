@@ -73,6 +73,8 @@ class KvCacheManagerTest {
         assertThat(kv.allocateSlots("c", c, 12, 5).orElseThrow().toArray()).containsExactly(0, 1, 2, 5, 6);
         assertThat(pool.freeQueue()).containsExactly(7, 8, 9, 3, 4);
         assertThat(pool.refCount(1)).isEqualTo(1);
+        assertThat(kv.prefixCacheStats()).isEqualTo(new KvCacheManager.PrefixCacheStats(3, 15 + 14 + 17, 24));
+        assertThat(kv.prefixCacheStats().hitRate()).isCloseTo(24 / 46.0, org.assertj.core.api.Assertions.within(1e-12));
     }
 
     @Test

@@ -99,6 +99,45 @@ class KvStorageTest {
     }
 
     @Test
+    void blockKernelsMatchRowByRowReference() {
+        for (KvType t : KvType.values()) {
+            // headDim 37 and valueDim 19: a vector body plus a scalar tail on any vector width.
+            KvLayout l = new KvLayout(1, 2, 37, 19, 5, t);
+            Random r = new Random(13);
+            try (KvStorage s = KvStorage.allocate(l, 3)) {
+                float[][] k = new float[5][];
+                float[][] v = new float[5][];
+                for (int slot = 0; slot < 5; slot++) {
+                    k[slot] = gaussians(r, l.kRowWidth());
+                    v[slot] = gaussians(r, l.vRowWidth());
+                    s.write(0, 2, slot, k[slot], 0, v[slot], 0);
+                }
+                float[] q = gaussians(r, 2 + l.headDim());
+                float[] p = gaussians(r, 6);
+                for (int head = 0; head < 2; head++) {
+                    for (int slots : new int[] {0, 3, 5}) {
+                        float[] scores = new float[slots + 1];
+                        s.dotKBlock(0, 2, slots, head, q, 2, scores, 1);
+                        float[] out = gaussians(new Random(head), l.valueDim());
+                        float[] want = out.clone();
+                        s.addScaledVBlock(0, 2, slots, head, p, 1, out, 0);
+                        for (int slot = 0; slot < slots; slot++) {
+                            float dot = 0;
+                            for (int i = 0; i < l.headDim(); i++) dot += rounded(t, k[slot][head * l.headDim() + i]) * q[2 + i];
+                            assertThat(scores[1 + slot]).as("%s head %d slot %d", t, head, slot).isCloseTo(dot, within(1e-5f));
+                            for (int i = 0; i < l.valueDim(); i++) want[i] += p[1 + slot] * rounded(t, v[slot][head * l.valueDim() + i]);
+                        }
+                        assertThat(scores[0]).isZero();
+                        for (int i = 0; i < l.valueDim(); i++) assertThat(out[i]).isCloseTo(want[i], within(1e-5f));
+                    }
+                }
+                assertThatThrownBy(() -> s.dotKBlock(0, 2, 6, 0, q, 0, new float[6], 0)).isInstanceOf(IndexOutOfBoundsException.class);
+                assertThatThrownBy(() -> s.dotKBlock(0, 2, 5, 0, q, 2, new float[4], 0)).isInstanceOf(IndexOutOfBoundsException.class);
+            }
+        }
+    }
+
+    @Test
     void blockSegmentsAreDisjointAndLaidOutAsDocumented() {
         KvLayout l = odd(KvType.F32);
         try (KvStorage s = KvStorage.allocate(l, 3)) {

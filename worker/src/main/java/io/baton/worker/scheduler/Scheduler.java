@@ -23,7 +23,8 @@ import java.util.Optional;
  * <p>Roles: {@link Role#COLOCATED} runs requests to the end. {@link Role#PREFILL} stops a request once its prompt is
  * computed and its first token sampled, holding its blocks ({@link RequestStatus#HANDING_OFF}) until
  * {@link #handoffDone} says the KV has left. {@link Role#DECODE} takes requests whose KV comes from outside:
- * {@link #reserveRemote} reserves their blocks (the grant), {@link #remoteKvReady} admits them into the batch.
+ * {@link #reserveRemote} reserves their blocks (the grant), {@link #remoteKvReady} admits them into the batch with the
+ * first token that prefill sampled.
  *
  * <p>Single-threaded: the worker's step loop owns it.
  */
@@ -34,6 +35,7 @@ public final class Scheduler {
     private final List<Request> running = new ArrayList<>();
     private final Map<String, Request> byId = new HashMap<>();
     private long admissions;
+    private long preemptions;
 
     public Scheduler(SchedulerConfig config, KvCacheManager kv) {
         this.config = config;
@@ -48,9 +50,11 @@ public final class Scheduler {
         return kv;
     }
 
-    /** Queues a new request (FCFS). */
+    /**
+     * Queues a new request (FCFS). A decode worker takes these too: short prompts that are not worth a KV transfer are
+     * prefilled where they will be decoded (conditional disaggregation).
+     */
     public void add(Request r) {
-        if (config.role() == Role.DECODE) throw new IllegalStateException("a decode worker takes requests through reserveRemote");
         register(r);
         waiting.addLast(r);
     }
@@ -108,7 +112,9 @@ public final class Scheduler {
             Request r = waiting.peekFirst();
             int computed = r.numComputed() > 0 ? r.numComputed() : kv.computedPrefix(r.id(), r.allTokens());
             int n = Math.min(r.numTokens() - computed, budget);
-            Optional<BlockTable> table = kv.allocateSlots(r.id(), r.allTokens(), computed, n);
+            // A prefill worker reserves the whole prompt at once: its KV transfer streams from one fixed block table.
+            int reserve = config.role() == Role.PREFILL ? r.numTokens() - computed : n;
+            Optional<BlockTable> table = kv.allocateSlots(r.id(), r.allTokens(), computed, reserve);
             if (table.isEmpty()) break;
             waiting.removeFirst();
             r.setNumComputed(computed);
@@ -130,6 +136,7 @@ public final class Scheduler {
         r.setNumComputed(0);
         r.setStatus(RequestStatus.WAITING);
         r.preemptions++;
+        preemptions++;
         waiting.addFirst(r);
     }
 
@@ -179,14 +186,14 @@ public final class Scheduler {
     }
 
     /**
-     * Decode role: reserves blocks for a request whose prompt KV will arrive from a prefill worker. The request holds its
-     * prompt and the first token that prefill sampled.
+     * Decode role: reserves blocks for the prompt of a request whose KV will arrive from a prefill worker (the grant is
+     * made before prefill starts, so that prefill can push each layer as soon as it is computed).
      *
      * @return the block table to receive into, or empty when the pool cannot hold the prompt now (nothing reserved)
      */
     public Optional<BlockTable> reserveRemote(Request r) {
         if (config.role() != Role.DECODE) throw new IllegalStateException("only a decode worker receives KV");
-        if (r.numGenerated() < 1) throw new IllegalArgumentException("request " + r.id() + " has no first token from prefill");
+        if (r.numGenerated() != 0) throw new IllegalArgumentException("request " + r.id() + " must hold only its prompt");
         Optional<BlockTable> table = kv.allocateSlots(r.id(), r.allTokens(), 0, r.promptLength());
         if (table.isEmpty()) return table;
         register(r);
@@ -194,17 +201,26 @@ public final class Scheduler {
         return table;
     }
 
-    /** Decode role: the prompt's KV has landed in the reserved blocks; the request joins the running batch. */
-    public void remoteKvReady(String id) {
+    /**
+     * Decode role: the prompt's KV has landed in the reserved blocks and prefill sampled {@code firstToken}; the request
+     * joins the running batch and its next step computes the first token's KV and samples the second.
+     */
+    public void remoteKvReady(String id, int firstToken) {
         Request r = byId.get(id);
         if (r == null || r.status() != RequestStatus.RECEIVING_KV) {
             throw new IllegalStateException("request " + id + " is not receiving KV" + (r == null ? "" : " (" + r.status() + ")"));
         }
+        r.appendToken(firstToken);
         r.setNumComputed(r.promptLength());
         kv.cacheFullBlocks(id, r.allTokens(), r.numComputed());
         r.setStatus(RequestStatus.RUNNING);
         r.admittedAt = admissions++;
         running.add(r);
+    }
+
+    /** Preemptions so far (a request preempted twice counts twice). */
+    public long preemptions() {
+        return preemptions;
     }
 
     /** Requests in the running batch (a copy, in admission order). */

@@ -1,0 +1,153 @@
+package io.baton.cli;
+
+import io.baton.router.DisaggregatedFlow;
+
+import io.baton.router.EmbeddedServer;
+import io.baton.router.RouterConfig;
+import io.baton.router.RoutingPolicy;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code baton serve}: the OpenAI-compatible server in one process (docs/serving.md). For now the router and one
+ * colocated worker; prints {@code Baton listening on URL} once it accepts connections, and runs until interrupted.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve a model over the OpenAI-compatible HTTP API (embedded router + worker).")
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model file.")
+    Path model;
+
+    @Option(names = "--host", paramLabel = "ADDR", defaultValue = RouterConfig.DEFAULT_HOST, description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "" + RouterConfig.DEFAULT_PORT, description = "TCP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "disaggregated",
+            description = "disaggregated (a prefill and a decode worker, KV handed over in-process) or colocated (one worker) (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = {"--prefill-threads", "--threads"}, paramLabel = "N",
+            description = "Engine threads of the prefill worker, or of the colocated worker (default: half the cores, all in colocated mode).")
+    Integer threads;
+
+    @Option(names = "--decode-threads", paramLabel = "N", description = "Engine threads of the decode worker (default: the other half of the cores).")
+    Integer decodeThreads;
+
+    @Option(names = "--disaggregation-threshold", paramLabel = "TOKENS", defaultValue = "" + DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS,
+            description = "Prompts shorter than this skip the prefill worker and are prefilled by the decode worker (default: ${DEFAULT-VALUE}).")
+    int minPromptTokens;
+
+    @Option(names = "--kv-memory", paramLabel = "SIZE", description = "KV cache memory, e.g. 512M or 2G (default: 1G, or less when a full batch of full contexts needs less).")
+    String kvMemory;
+
+    @Option(names = "--policy", paramLabel = "NAME", defaultValue = "cache-aware", description = "Routing policy: cache-aware, least-loaded or round-robin (default: ${DEFAULT-VALUE}).")
+    String policy;
+
+    @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model id clients use (default: the file name without .gguf).")
+    String servedName;
+
+    @Option(names = "--chat-template", paramLabel = "FILE", description = "A Jinja chat template replacing the model's own (for models without one).")
+    Path chatTemplate;
+
+    @Option(names = "--max-body-size", paramLabel = "SIZE", description = "Largest request body; larger ones get 413 (default: 4M).")
+    String maxBody;
+
+    @Option(names = "--max-prompt-tokens", paramLabel = "N", defaultValue = "0", description = "Longest prompt in tokens; 0 = the context length minus one (default: ${DEFAULT-VALUE}).")
+    int maxPromptTokens;
+
+    @Option(names = "--max-concurrent-requests", paramLabel = "N", defaultValue = "" + RouterConfig.DEFAULT_MAX_CONCURRENT_REQUESTS,
+            description = "Requests in flight at once; more get 429 (default: ${DEFAULT-VALUE}).")
+    int maxConcurrent;
+
+    @Option(names = "--ttft-slo", paramLabel = "SECONDS", defaultValue = "" + RouterConfig.DEFAULT_TTFT_SLO_SECONDS,
+            description = "Time-to-first-token objective for admission control (default: ${DEFAULT-VALUE}).")
+    double ttftSlo;
+
+    @Option(names = "--admission-factor", paramLabel = "F", defaultValue = "" + RouterConfig.DEFAULT_ADMISSION_FACTOR,
+            description = "Refuse (429) requests predicted to wait longer than the TTFT objective × F (default: ${DEFAULT-VALUE}).")
+    double admissionFactor;
+
+    @Option(names = "--prepare-threads", paramLabel = "N", defaultValue = "" + RouterConfig.DEFAULT_PREPARE_THREADS,
+            description = "Threads that template and tokenize requests (default: ${DEFAULT-VALUE}).")
+    int prepareThreads;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        EmbeddedServer.Mode m = switch (mode.toLowerCase(Locale.ROOT)) {
+            case "disaggregated", "pd" -> EmbeddedServer.Mode.DISAGGREGATED;
+            case "colocated" -> EmbeddedServer.Mode.COLOCATED;
+            default -> throw new IllegalArgumentException("unknown --mode '" + mode + "' (expected disaggregated or colocated)");
+        };
+        int cores = Runtime.getRuntime().availableProcessors();
+        // Two engines on the same cores fight: by default each worker gets its own share.
+        if (threads == null) threads = m == EmbeddedServer.Mode.COLOCATED ? cores : Math.max(1, cores / 2);
+        if (decodeThreads == null) decodeThreads = Math.max(1, cores - threads);
+        if (threads < 1) throw new IllegalArgumentException("--prefill-threads must be >= 1, got " + threads);
+        if (decodeThreads < 1) throw new IllegalArgumentException("--decode-threads must be >= 1, got " + decodeThreads);
+        if (!RoutingPolicy.NAMES.contains(policy)) {
+            throw new IllegalArgumentException("unknown --policy '" + policy + "' (expected one of " + String.join(", ", RoutingPolicy.NAMES) + ")");
+        }
+        String template = null;
+        if (chatTemplate != null) {
+            try {
+                template = Files.readString(chatTemplate);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read chat template " + chatTemplate + ": " + e.getMessage(), e);
+            }
+        }
+        RouterConfig cfg = new RouterConfig(host, port, maxBody == null ? RouterConfig.DEFAULT_MAX_BODY_BYTES : parseSize(maxBody, "--max-body-size"),
+                maxPromptTokens, maxConcurrent, ttftSlo, admissionFactor, 0, prepareThreads, RouterConfig.DEFAULT_EVENT_LOOPS, policy);
+        long kv = kvMemory == null ? 0 : parseSize(kvMemory, "--kv-memory");
+        EmbeddedServer server = EmbeddedServer.start(model, threads, new EmbeddedServer.Options(servedName, template, kv, cfg, m, decodeThreads, minPromptTokens));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "baton-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("Baton listening on " + server.url());
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    /** "512M", "2G", "64k", "1048576": binary units (K = 1024), an optional trailing B or iB. */
+    static long parseSize(String s, String option) {
+        String t = s.trim().toUpperCase(Locale.ROOT);
+        if (t.endsWith("IB")) t = t.substring(0, t.length() - 2);
+        else if (t.endsWith("B")) t = t.substring(0, t.length() - 1);
+        long unit = 1;
+        if (!t.isEmpty()) {
+            switch (t.charAt(t.length() - 1)) {
+                case 'K' -> unit = 1L << 10;
+                case 'M' -> unit = 1L << 20;
+                case 'G' -> unit = 1L << 30;
+                case 'T' -> unit = 1L << 40;
+                default -> { }
+            }
+        }
+        if (unit > 1) t = t.substring(0, t.length() - 1);
+        try {
+            long v = Long.parseLong(t.trim());
+            if (v <= 0) throw new NumberFormatException();
+            return Math.multiplyExact(v, unit);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException(option + " must be a positive size like 512M or 2G, got '" + s + "'");
+        }
+    }
+}

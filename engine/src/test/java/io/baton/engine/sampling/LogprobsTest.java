@@ -1,0 +1,53 @@
+package io.baton.engine.sampling;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+class LogprobsTest {
+
+    @Test
+    void logSoftmaxOfAKnownRow() {
+        float[] lp = Logprobs.logSoftmax(new float[]{0f, (float) Math.log(3), 99f}, 2);
+        // probabilities 1/4 and 3/4
+        assertThat(lp).hasSize(2);
+        assertThat((double) lp[0]).isCloseTo(Math.log(0.25), within(1e-6));
+        assertThat((double) lp[1]).isCloseTo(Math.log(0.75), within(1e-6));
+        // Large logits do not overflow: the max is subtracted first.
+        float[] big = Logprobs.logSoftmax(new float[]{1000f, 1000f}, 2);
+        assertThat((double) big[0]).isCloseTo(Math.log(0.5), within(1e-6));
+        float[] masked = Logprobs.logSoftmax(new float[]{Float.NEGATIVE_INFINITY, 1f}, 2);
+        assertThat(masked[0]).isEqualTo(Float.NEGATIVE_INFINITY);
+        assertThat(masked[1]).isEqualTo(0f);
+    }
+
+    @Test
+    void topNIsOrderedWithTiesToTheLowerId() {
+        float[] lp = {-3f, -1f, -2f, -1f, -0.5f, -2f};
+        assertThat(Logprobs.top(lp, 6, 4)).containsExactly(
+                new TokenLogprob(4, -0.5f), new TokenLogprob(1, -1f), new TokenLogprob(3, -1f), new TokenLogprob(2, -2f));
+        assertThat(Logprobs.top(lp, 6, 0)).isEmpty();
+        assertThat(Logprobs.top(lp, 2, 20)).containsExactly(new TokenLogprob(1, -1f), new TokenLogprob(0, -3f));
+        assertThatThrownBy(() -> Logprobs.top(lp, 6, 21)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("top_logprobs must be in [0, 20], got 21");
+    }
+
+    @Test
+    void topNAgreesWithSortingOnRandomRows() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        for (int trial = 0; trial < 50; trial++) {
+            int n = 1 + r.nextInt(500);
+            float[] lp = new float[n];
+            for (int i = 0; i < n; i++) lp[i] = -r.nextInt(20) / 4f; // many ties
+            int k = r.nextInt(21);
+            List<TokenLogprob> expected = java.util.stream.IntStream.range(0, n).boxed()
+                    .sorted((a, b) -> lp[a] > lp[b] ? -1 : lp[a] < lp[b] ? 1 : Integer.compare(a, b))
+                    .limit(k).map(i -> new TokenLogprob(i, lp[i])).toList();
+            assertThat(Logprobs.top(lp, n, k)).isEqualTo(expected);
+        }
+    }
+}

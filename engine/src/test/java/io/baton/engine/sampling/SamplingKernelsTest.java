@@ -1,0 +1,87 @@
+package io.baton.engine.sampling;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class SamplingKernelsTest {
+
+    @Test
+    void vectorWeightsAreBitIdenticalToTheScalarTwin() {
+        SplittableRandom r = new SplittableRandom(17);
+        for (int n : new int[]{1, 3, 7, 8, 15, 16, 17, 31, 33, 1000, 4099}) {
+            float[] logits = new float[n];
+            for (int i = 0; i < n; i++) {
+                logits[i] = switch (r.nextInt(8)) {
+                    case 0 -> Float.NEGATIVE_INFINITY;
+                    case 1 -> (float) (-r.nextDouble() * 200); // far below: underflow to 0
+                    case 2 -> 0f;
+                    case 3 -> -0f;
+                    default -> (float) (r.nextGaussian() * 10);
+                };
+            }
+            logits[r.nextInt(n)] = (float) (r.nextGaussian() * 10); // at least one finite logit
+            float max = logits[SamplingKernels.argmax(logits, n)];
+            for (float invT : new float[]{1f, 1 / 0.7f, 1 / 1.7f, 100f, 0.01f}) {
+                float[] out = new float[n];
+                SamplingKernels.weights(logits, n, max, invT, out);
+                for (int i = 0; i < n; i++) {
+                    float expected = SamplingKernels.weight(logits[i], max, invT);
+                    assertThat(Float.floatToRawIntBits(out[i])).as("n %d, token %d, logit %s, 1/T %s", n, i, logits[i], invT)
+                            .isEqualTo(Float.floatToRawIntBits(expected));
+                }
+            }
+        }
+    }
+
+    @Test
+    void expIsAccurateOnItsDomain() {
+        SplittableRandom r = new SplittableRandom(4);
+        double worst = 0;
+        for (int i = 0; i < 200_000; i++) {
+            float x = i < 1000 ? -i * 0.0873f : (float) (-r.nextDouble() * 87.3);
+            double exact = Math.exp(x);
+            double relative = Math.abs(SamplingKernels.expNonPositive(x) - exact) / exact;
+            worst = Math.max(worst, relative);
+        }
+        assertThat(worst).isLessThan(3e-7); // a few float ulps
+        assertThat(SamplingKernels.expNonPositive(0f)).isEqualTo(1f);
+        assertThat(SamplingKernels.expNonPositive(-0f)).isEqualTo(1f);
+        assertThat(SamplingKernels.expNonPositive(-88f)).isEqualTo(0f);
+        assertThat(SamplingKernels.expNonPositive(Float.NEGATIVE_INFINITY)).isEqualTo(0f);
+    }
+
+    @Test
+    void expIsMonotoneAcrossReductionBoundaries() {
+        // Around each multiple of ln 2 / 2 the range reduction switches n; the result must not step backwards.
+        for (int n = 0; n < 250; n++) {
+            float center = (float) (-(n + 0.5) * Math.log(2));
+            float x = Math.nextUp(center);
+            for (int step = 0; step < 64; step++, x = Math.nextUp(x)) {
+                float below = Math.nextDown(x);
+                if (below < -87.33654f) continue;
+                assertThat(SamplingKernels.expNonPositive(x)).isGreaterThanOrEqualTo(SamplingKernels.expNonPositive(below));
+            }
+        }
+    }
+
+    @Test
+    void argmaxMatchesAScalarScanOnOddSizes() {
+        SplittableRandom r = new SplittableRandom(23);
+        for (int trial = 0; trial < 300; trial++) {
+            int n = 1 + r.nextInt(trial < 100 ? 40 : 5000);
+            float[] l = new float[n];
+            for (int i = 0; i < n; i++) l[i] = r.nextInt(4) == 0 ? Float.NEGATIVE_INFINITY : Math.round(r.nextGaussian() * 3);
+            l[r.nextInt(n)] = 0f;
+            int expected = 0;
+            for (int i = 1; i < n; i++) if (l[i] > l[expected]) expected = i;
+            assertThat(SamplingKernels.argmax(l, n)).isEqualTo(expected);
+        }
+        float[] nan = new float[40];
+        nan[37] = Float.NaN;
+        assertThatThrownBy(() -> SamplingKernels.argmax(nan, 40)).hasMessage("logit of token 37 is NaN");
+    }
+}

@@ -1,0 +1,154 @@
+package io.baton.engine.tensor;
+
+import io.baton.engine.parallel.WorkerPool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Differential tests: the fast {@link MatMul#matmul} (fused decode kernels, prefill panels and tiles, threads) against
+ * {@link MatMul#matmulReference} on random weights of every type, odd sizes included. The error is measured relative to
+ * the largest reference output of the case; sums in a different order differ by about 1e-7 of it.
+ */
+class MatMulTest {
+
+    static final List<GgmlType> TYPES = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
+            GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
+    static final double TOLERANCE = 1e-5;
+
+    private static WorkerPool one, three;
+
+    @BeforeAll
+    static void pools() {
+        one = new WorkerPool(1);
+        three = new WorkerPool(3);
+    }
+
+    @AfterAll
+    static void closePools() {
+        one.close();
+        three.close();
+    }
+
+    private static int[] colsFor(GgmlType type) {
+        return switch (type.blockSize) {
+            case 256 -> new int[] {256, 768};
+            case 32 -> new int[] {32, 96, 256, 768};
+            default -> new int[] {1, 7, 33, 96, 100, 768};
+        };
+    }
+
+    /** Max |fast - reference| over the case, divided by max |reference|. */
+    private static double compare(Tensor w, float[] x, int tokens, WorkerPool pool) {
+        float[] ref = new float[tokens * w.rows()];
+        float[] fast = new float[tokens * w.rows() + 1];
+        fast[fast.length - 1] = 12345f;
+        MatMul.matmulReference(w, x, tokens, ref);
+        MatMul.matmul(w, x, tokens, fast, pool);
+        assertThat(fast[fast.length - 1]).as("wrote past the output").isEqualTo(12345f);
+        double maxRef = 0, maxErr = 0;
+        for (int i = 0; i < ref.length; i++) {
+            assertThat(Float.isFinite(fast[i])).as("output %d finite", i).isTrue();
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            maxErr = Math.max(maxErr, Math.abs(fast[i] - ref[i]));
+        }
+        assertThat(maxRef).as("reference is not all zero").isGreaterThan(0);
+        return maxErr / maxRef;
+    }
+
+    @Test
+    void fastMatchesReferenceForEveryTypeAndOddSizes() {
+        int[] rowsList = {1, 3, 17, 67};
+        int[] tokensList = {1, 2, 3, 5, 8, 13};
+        long seed = 1;
+        for (GgmlType type : TYPES) {
+            double worst = 0;
+            for (int cols : colsFor(type)) {
+                for (int rows : rowsList) {
+                    Tensor w = Blocks.randomTensor(type, rows, cols, seed++);
+                    for (int tokens : tokensList) {
+                        float[] x = Blocks.randomFloats(tokens * cols, seed++);
+                        for (WorkerPool pool : new WorkerPool[] {one, three}) {
+                            double err = compare(w, x, tokens, pool);
+                            assertThat(err).as("%s rows=%d cols=%d tokens=%d threads=%d", type, rows, cols, tokens,
+                                    pool.threads()).isLessThanOrEqualTo(TOLERANCE);
+                            worst = Math.max(worst, err);
+                        }
+                    }
+                }
+            }
+            System.out.printf("matmul %s: worst relative error %.2e%n", type, worst);
+        }
+    }
+
+    @Test
+    void prefillCutsLongRowsIntoColumnSlices() {
+        // tokens * cols * 4 bytes > MatMul.X_SLICE_BYTES: the columns are processed in slices and partial sums added.
+        int tokens = 160, cols = 2048;
+        assertThat((long) tokens * cols * 4).isGreaterThan(MatMul.X_SLICE_BYTES);
+        for (GgmlType type : List.of(GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.F16)) {
+            Tensor w = Blocks.randomTensor(type, 9, cols, 7);
+            float[] x = Blocks.randomFloats(tokens * cols, 8);
+            assertThat(compare(w, x, tokens, three)).as(type.toString()).isLessThanOrEqualTo(TOLERANCE);
+        }
+    }
+
+    @Test
+    void largeMatrixSplitsOverThreads() {
+        // Bigger than one decode chunk, so several threads take part.
+        Tensor w = Blocks.randomTensor(GgmlType.Q8_0, 301, 1024, 3);
+        assertThat(w.rowBytes() * 301).isGreaterThan(MatMul.DECODE_CHUNK_BYTES);
+        for (int tokens : new int[] {1, 4}) {
+            float[] x = Blocks.randomFloats(tokens * 1024, 4);
+            assertThat(compare(w, x, tokens, three)).isLessThanOrEqualTo(TOLERANCE);
+        }
+    }
+
+    @Test
+    void zeroTokensWritesNothing() {
+        Tensor w = Blocks.randomTensor(GgmlType.Q8_0, 4, 32, 5);
+        float[] out = {7f};
+        MatMul.matmul(w, new float[0], 0, out, three);
+        assertThat(out[0]).isEqualTo(7f);
+    }
+
+    @Test
+    void rejectsShortArraysAndUnsupportedTypes() {
+        Tensor w = Blocks.randomTensor(GgmlType.Q8_0, 4, 64, 5);
+        assertThatThrownBy(() -> MatMul.matmul(w, new float[63], 1, new float[4], one))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("activations");
+        assertThatThrownBy(() -> MatMul.matmul(w, new float[128], 2, new float[7], one))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("output");
+        Tensor q2 = new Tensor("q2", GgmlType.Q2_K, new long[] {256, 1}, Blocks.segment(new byte[84]));
+        assertThatThrownBy(() -> MatMul.matmul(q2, new float[256], 1, new float[1], one))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("Q2_K");
+    }
+
+    @Test
+    void dotAxpyAndScaleMatchPlainLoops() {
+        for (int n : new int[] {0, 1, 7, 8, 16, 31, 64, 65, 200}) {
+            float[] a = Blocks.randomFloats(n + 3, n), b = Blocks.randomFloats(n + 5, n + 100L);
+            double expected = 0, mag = 0;
+            for (int i = 0; i < n; i++) {
+                expected += (double) a[3 + i] * b[5 + i];
+                mag += Math.abs((double) a[3 + i] * b[5 + i]);
+            }
+            assertThat((double) MatMul.dot(a, 3, b, 5, n)).isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-6 * mag + 1e-30));
+
+            float[] y = b.clone(), yRef = b.clone();
+            MatMul.axpy(0.37f, a, 3, y, 5, n);
+            for (int i = 0; i < n; i++) yRef[5 + i] = Math.fma(0.37f, a[3 + i], yRef[5 + i]);
+            assertThat(y).containsExactly(yRef);
+
+            float[] s = a.clone(), sRef = a.clone();
+            MatMul.scale(s, 3, n, -1.5f);
+            for (int i = 0; i < n; i++) sRef[3 + i] *= -1.5f;
+            assertThat(s).containsExactly(sRef);
+        }
+    }
+}

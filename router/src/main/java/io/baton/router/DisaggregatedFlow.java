@@ -1,0 +1,140 @@
+package io.baton.router;
+
+import io.baton.engine.sampling.FinishReason;
+import io.baton.worker.GenerationRequest;
+import io.baton.worker.OutputListener;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+/**
+ * A request through a prefill worker and a decode worker (architecture.md, "One request, end to end"): the decode
+ * worker reserves KV blocks and grants them; the prefill worker computes the prompt, pushes its KV layer by layer to
+ * the grant and samples the first token, which streams to the client at once (TTFT) and is passed on to the decode
+ * worker; the decode worker admits the request once its KV has landed and streams the rest. A colocated route runs on
+ * its one worker, and so does a prompt shorter than {@link #minPromptTokens} on the decode worker (conditional
+ * disaggregation: for a short prompt the transfer costs more than it saves).
+ *
+ * <p>The listener hears exactly one end ({@code onFinish} or {@code onError}) whatever the workers report.
+ */
+public final class DisaggregatedFlow implements RequestFlow {
+    /** Default threshold: prompts of fewer tokens skip the prefill worker. See docs/serving.md for how it was chosen. */
+    public static final int DEFAULT_MIN_PROMPT_TOKENS = 32;
+
+    private final int minPromptTokens;
+
+    public DisaggregatedFlow(int minPromptTokens) {
+        if (minPromptTokens < 0) throw new IllegalArgumentException("disaggregation threshold must be >= 0 tokens, got " + minPromptTokens);
+        this.minPromptTokens = minPromptTokens;
+    }
+
+    public int minPromptTokens() {
+        return minPromptTokens;
+    }
+
+    @Override
+    public Handle start(GenerationRequest request, RoutingDecision route, Function<String, WorkerClient> workers, OutputListener listener) {
+        if (route.colocated()) {
+            WorkerClient w = workers.apply(route.prefill().id());
+            w.submit(request, listener);
+            return () -> w.abort(request.id());
+        }
+        WorkerClient decode = workers.apply(route.decode().id());
+        if (request.promptTokens().length < minPromptTokens) {
+            decode.submit(request, listener);
+            return () -> decode.abort(request.id());
+        }
+        WorkerClient prefill = workers.apply(route.prefill().id());
+        Pd pd = new Pd(request, prefill, decode, listener);
+        decode.reserve(request, pd.decodeSide()).whenComplete((grant, error) -> {
+            if (error != null) {
+                pd.error("decode worker " + route.decode().id() + " could not reserve KV: " + error.getMessage());
+            } else if (grant.isEmpty()) {
+                pd.error("decode worker " + route.decode().id() + " has no KV memory free for a prompt of " + request.promptTokens().length + " tokens");
+            } else if (!pd.ended.get()) {
+                try {
+                    prefill.submitPrefill(request, grant.get(), pd.prefillSide());
+                } catch (RuntimeException e) {
+                    decode.abort(request.id());
+                    pd.error(e.getMessage());
+                }
+            } else {
+                decode.abort(request.id()); // cancelled while the grant was on its way
+            }
+        });
+        return pd::cancel;
+    }
+
+    /** One disaggregated request: forwards both workers' output to the client's listener and ends it exactly once. */
+    private static final class Pd {
+        final GenerationRequest request;
+        final WorkerClient prefill, decode;
+        final OutputListener client;
+        final AtomicBoolean ended = new AtomicBoolean();
+
+        Pd(GenerationRequest request, WorkerClient prefill, WorkerClient decode, OutputListener client) {
+            this.request = request;
+            this.prefill = prefill;
+            this.decode = decode;
+            this.client = client;
+        }
+
+        OutputListener prefillSide() {
+            return new OutputListener() {
+                @Override
+                public void onToken(int token, String text) {
+                    if (ended.get()) return;
+                    client.onToken(token, text);
+                    decode.firstToken(request.id(), token);
+                }
+
+                @Override
+                public void onFinish(FinishReason reason, String text, int promptTokens, int completionTokens) {
+                    // The output ended at its first token (or was aborted): decode has nothing to do.
+                    decode.abort(request.id());
+                    end(() -> client.onFinish(reason, text, promptTokens, completionTokens));
+                }
+
+                @Override
+                public void onError(String message) {
+                    decode.abort(request.id());
+                    error("prefill: " + message);
+                }
+            };
+        }
+
+        OutputListener decodeSide() {
+            return new OutputListener() {
+                @Override
+                public void onToken(int token, String text) {
+                    if (!ended.get()) client.onToken(token, text);
+                }
+
+                @Override
+                public void onFinish(FinishReason reason, String text, int promptTokens, int completionTokens) {
+                    end(() -> client.onFinish(reason, text, promptTokens, completionTokens));
+                }
+
+                @Override
+                public void onError(String message) {
+                    prefill.abort(request.id());
+                    error("decode: " + message);
+                }
+            };
+        }
+
+        void error(String message) {
+            end(() -> client.onError(message));
+        }
+
+        void end(Runnable r) {
+            if (ended.compareAndSet(false, true)) r.run();
+        }
+
+        void cancel() {
+            prefill.abort(request.id());
+            decode.abort(request.id());
+            end(() -> client.onFinish(FinishReason.ABORT, "", request.promptTokens().length, 0));
+        }
+    }
+}
