@@ -1,5 +1,6 @@
 package io.baton.kvtransfer.bench;
 
+import io.baton.engine.Model;
 import io.baton.engine.kv.BlockTable;
 import io.baton.engine.kv.KvLayout;
 import io.baton.engine.kv.KvStorage;
@@ -20,6 +21,7 @@ import io.baton.kvtransfer.transport.KvTransport;
 import io.baton.kvtransfer.transport.TcpKvTransport;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -256,6 +258,20 @@ public final class KvBench {
         }
     }
 
+    /**
+     * {@code ttft_overhead_512}, {@code ttft_overhead_2048} (layer-wise streaming) and {@code ..._whole} (the KV sent
+     * after the prefill) for a model, prompts in chunks of {@code chunk} tokens: the hook for {@code baton bench kv}.
+     */
+    public List<Result> ttft(Transformer model, int chunk) {
+        List<Result> out = new ArrayList<>();
+        for (int tokens : new int[] {512, 2048}) {
+            if (tokens > model.config().contextLength()) continue;
+            out.add(new Result("ttft_overhead_" + tokens, ttftOverhead(model, tokens, chunk, true), "fraction"));
+            out.add(new Result("ttft_overhead_" + tokens + "_whole", ttftOverhead(model, tokens, chunk, false), "fraction"));
+        }
+        return out;
+    }
+
     private static void prefill(Transformer model, KvStorage kv, BlockTable table, int[] prompt, int chunk, OutgoingTransfer t) {
         for (int start = 0; start < prompt.length; start += chunk) {
             int n = Math.min(chunk, prompt.length - start);
@@ -298,7 +314,8 @@ public final class KvBench {
     }
 
     /**
-     * {@code KvBench [--json] [--tokens 1024,8192,32768] [--repetitions N]}: the standard set.
+     * {@code KvBench [--json] [--tokens 1024,8192,32768] [--repetitions N] [--model FILE]}: the standard set, and with a
+     * model the TTFT overheads ({@link #ttft}).
      * {@code KvBench receive|send ...}: the two halves of the slow-link experiment ({@link SlowLink}).
      */
     public static void main(String[] args) {
@@ -307,6 +324,7 @@ public final class KvBench {
             return;
         }
         boolean json = false;
+        String model = null;
         int reps = 3;
         int[] tokens = {1024, 8192, 32768};
         for (int i = 0; i < args.length; i++) {
@@ -314,13 +332,20 @@ public final class KvBench {
                 case "--json" -> json = true;
                 case "--repetitions" -> reps = Integer.parseInt(args[++i]);
                 case "--tokens" -> tokens = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+                case "--model" -> model = args[++i];
                 default -> {
                     System.err.println("kv bench: unknown argument " + args[i] + " (expected --json, --tokens LIST, --repetitions N, or receive|send ...)");
                     System.exit(2);
                 }
             }
         }
-        List<Result> r = new KvBench(reps).standard(tokens);
+        KvBench bench = new KvBench(reps);
+        List<Result> r = new ArrayList<>(bench.standard(tokens));
+        if (model != null) {
+            try (Model m = Model.load(Path.of(model), Math.max(1, Runtime.getRuntime().availableProcessors()))) {
+                r.addAll(bench.ttft(m.transformer(), 512));
+            }
+        }
         System.out.println(json ? json(r) : table(r));
     }
 }
