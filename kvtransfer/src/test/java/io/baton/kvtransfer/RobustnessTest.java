@@ -148,6 +148,40 @@ class RobustnessTest {
     }
 
     @Test
+    void receiverThatStopsReadingCannotHoldTheSendersBlocks() throws Exception {
+        // 16 MiB of KV: more than the socket buffers hold, so the sender's write blocks once the receiver stops reading.
+        KvLayout big = new KvLayout(4, 8, 64, 64, 16, KvType.F32);
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             BlockOwner prefill = new BlockOwner(big, 64);
+             KvSender sender = new KvSender(prefill.storage, Pair.MODEL, p.senderTransport)) {
+            CompletableFuture<RawPeer> frozen = CompletableFuture.supplyAsync(() -> {
+                try {
+                    RawPeer r = new RawPeer(server.accept());
+                    assertThat(r.read()).isInstanceOf(Frame.Hello.class);
+                    r.send(new Frame.Welcome(Pair.MODEL, big));
+                    return r; // and never reads again
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            int tokens = 1024;
+            KvGrant g = new KvGrant(99, "tcp://127.0.0.1:" + server.getLocalPort(), big, new int[64], tokens,
+                    System.currentTimeMillis() + LEASE.toMillis() + 1000, Pair.MODEL);
+            BlockTable src = prefill.reserve("a", tokens);
+            BlockOwner.Outcome sent = prefill.freeing("a", true);
+            OutgoingTransfer t = sender.start(g, src, sent);
+            t.allLayersReady(0, tokens);
+            try (RawPeer r = frozen.get(5, TimeUnit.SECONDS)) {
+                await().atMost(WITHIN_LEASE.plusSeconds(1)).until(sent::done);
+                assertThat(sent.failure.code()).isIn(FailureCode.LEASE_EXPIRED, FailureCode.CONNECTION_LOST);
+                assertThat(prefill.allFree()).isTrue();
+                assertThat(sender.liveTransfers()).isZero();
+                assertThat(r.drainUntilClosed()).as("the stalled link was closed").isTrue();
+            }
+        }
+    }
+
+    @Test
     void realReceiverKilledMidTransfer() throws Exception {
         BlockTable src = p.prefill.reserve("a", TOKENS), dst = p.decode.reserve("a", TOKENS);
         BlockOwner.Outcome decoded = p.decode.freeing("a", true), sent = p.prefill.freeing("a", true);

@@ -198,9 +198,12 @@ public final class KvBench {
     static class Outcome implements TransferListener {
         private final CountDownLatch latch = new CountDownLatch(2);
         private final AtomicReference<TransferFailure> failure = new AtomicReference<>();
+        /** {@code System.nanoTime()} when the last outcome arrived. */
+        volatile long doneAt;
 
         @Override
         public void succeeded(long transferId) {
+            doneAt = System.nanoTime();
             latch.countDown();
         }
 
@@ -225,12 +228,22 @@ public final class KvBench {
     // ---- TTFT overhead (needs a model) ----
 
     /**
-     * What a transfer adds to time-to-first-token: a {@code tokens}-token prompt prefilled in chunks of {@code chunk}
-     * tokens on {@code model} alone, against the same prefill whose KV goes to a decode side over loopback TCP, timed
-     * until the receiver's acknowledgement. With {@code layerWise} each layer is sent as the engine finishes it;
-     * without, the whole KV is sent after the last forward step. Returns (with − without) / without, best runs.
+     * What a transfer adds to a prefill, as fractions of the prefill alone (medians over runs).
+     *
+     * @param overhead    (prefill with the transfer, until the receiver's acknowledgement − prefill alone) / alone,
+     *                    runs alternating so that load on the machine falls on both alike
+     * @param exposedTail (acknowledgement − end of the last forward step) / alone: the part of the transfer the prefill
+     *                    did not hide, free of the noise of comparing two runs
      */
-    public double ttftOverhead(Transformer model, int tokens, int chunk, boolean layerWise) {
+    public record Ttft(double overhead, double exposedTail) { }
+
+    /**
+     * What a transfer adds to time-to-first-token: a {@code tokens}-token prompt prefilled in chunks of {@code chunk}
+     * tokens alone, against the same prefill whose KV goes to a decode side over loopback TCP, timed until the
+     * receiver's acknowledgement. With {@code layerWise} each layer is sent as the engine finishes it; without, the
+     * whole KV is sent after the last forward step. One warm-up pair, then {@code repetitions} alternating pairs.
+     */
+    public Ttft ttftOverhead(Transformer model, int tokens, int chunk, boolean layerWise) {
         KvLayout layout = KvLayout.of(model.config());
         int blocks = layout.blocksForTokens(tokens);
         int[] prompt = new Random(7).ints(tokens, 0, model.config().vocabSize()).toArray();
@@ -239,35 +252,48 @@ public final class KvBench {
         BlockTable table = new BlockTable(ids, layout.blockSize());
         try (KvStorage src = KvStorage.allocate(layout, blocks); KvStorage dst = KvStorage.allocate(layout, blocks);
              Rig r = Rig.tcp(src, dst, null)) {
-            double alone = best(() -> {
+            double[] overhead = new double[repetitions], tail = new double[repetitions];
+            for (int i = -1; i < repetitions; i++) {
                 long t0 = System.nanoTime();
                 prefill(model, src, table, prompt, chunk, null);
-                return seconds(t0);
-            });
-            double with = best(() -> {
+                double alone = seconds(t0);
+
                 Outcome done = new Outcome();
                 KvGrant g = r.receiver.grant(table, tokens, LEASE, done);
-                long t0 = System.nanoTime();
+                t0 = System.nanoTime();
                 OutgoingTransfer t = r.sender.start(g, table, done);
                 prefill(model, src, table, prompt, chunk, layerWise ? t : null);
                 if (!layerWise) t.allLayersReady(0, tokens);
+                long computed = System.nanoTime();
                 done.await();
-                return seconds(t0);
-            });
-            return (with - alone) / alone;
+                if (i < 0) continue; // warm-up
+                overhead[i] = ((done.doneAt - t0) / 1e9 - alone) / alone;
+                tail[i] = (done.doneAt - computed) / 1e9 / alone;
+            }
+            return new Ttft(median(overhead), median(tail));
         }
+    }
+
+    private static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     /**
      * {@code ttft_overhead_512}, {@code ttft_overhead_2048} (layer-wise streaming) and {@code ..._whole} (the KV sent
-     * after the prefill) for a model, prompts in chunks of {@code chunk} tokens: the hook for {@code baton bench kv}.
+     * after the prefill), and the exposed tails {@code ttft_tail_*}, for a model, prompts in chunks of {@code chunk}
+     * tokens: the hook for {@code baton bench kv}.
      */
     public List<Result> ttft(Transformer model, int chunk) {
         List<Result> out = new ArrayList<>();
         for (int tokens : new int[] {512, 2048}) {
             if (tokens > model.config().contextLength()) continue;
-            out.add(new Result("ttft_overhead_" + tokens, ttftOverhead(model, tokens, chunk, true), "fraction"));
-            out.add(new Result("ttft_overhead_" + tokens + "_whole", ttftOverhead(model, tokens, chunk, false), "fraction"));
+            Ttft layerWise = ttftOverhead(model, tokens, chunk, true), whole = ttftOverhead(model, tokens, chunk, false);
+            out.add(new Result("ttft_overhead_" + tokens, layerWise.overhead(), "fraction"));
+            out.add(new Result("ttft_overhead_" + tokens + "_whole", whole.overhead(), "fraction"));
+            out.add(new Result("ttft_tail_" + tokens, layerWise.exposedTail(), "fraction"));
+            out.add(new Result("ttft_tail_" + tokens + "_whole", whole.exposedTail(), "fraction"));
         }
         return out;
     }

@@ -30,10 +30,12 @@ class KvBenchTest {
     void ttftOverheadRunsOnARealModel() {
         try (Model m = Model.load(Fixtures.model("stories260K.gguf"), 1)) {
             KvBench b = new KvBench(1);
-            double layerWise = b.ttftOverhead(m.transformer(), 64, 32, true);
-            double whole = b.ttftOverhead(m.transformer(), 64, 32, false);
-            assertThat(layerWise).isFinite().isGreaterThan(-1);
-            assertThat(whole).isFinite().isGreaterThan(-1);
+            KvBench.Ttft layerWise = b.ttftOverhead(m.transformer(), 64, 32, true);
+            KvBench.Ttft whole = b.ttftOverhead(m.transformer(), 64, 32, false);
+            assertThat(layerWise.overhead()).isFinite().isGreaterThan(-1);
+            assertThat(whole.exposedTail()).isFinite().isPositive();
+            assertThat(b.ttft(m.transformer(), 32)).extracting(KvBench.Result::test)
+                    .containsExactly("ttft_overhead_512", "ttft_overhead_512_whole", "ttft_tail_512", "ttft_tail_512_whole");
         }
     }
 }
