@@ -205,7 +205,7 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
         String bad = check(t, d);
         if (bad != null) {
             stats.badFrames.increment();
-            failAndTell(t, FailureCode.BAD_FRAME, bad);
+            failAndTell(t, FailureCode.BAD_FRAME, bad, link);
             return;
         }
         boolean complete = false;
@@ -232,7 +232,7 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
         }
         if (bad != null) {
             stats.badFrames.increment();
-            failAndTell(t, FailureCode.BAD_FRAME, bad);
+            failAndTell(t, FailureCode.BAD_FRAME, bad, link);
         } else if (complete) {
             succeed(t);
         }
@@ -267,7 +267,7 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
     public void onBadFrame(Link link, FrameException e) {
         stats.badFrames.increment();
         IncomingTransfer t = transfers.get(e.transferId());
-        if (t != null) failAndTell(t, e.code(), "transfer " + t.grant.idText() + ": " + e.getMessage());
+        if (t != null) failAndTell(t, e.code(), "transfer " + t.grant.idText() + ": " + e.getMessage(), link);
         else stats.framesDropped.increment();
     }
 
@@ -308,12 +308,9 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
         notify(t, null);
     }
 
-    private void failAndTell(IncomingTransfer t, FailureCode code, String message) {
-        Link link;
-        synchronized (t) {
-            link = t.link;
-        }
-        if (fail(t, code, false, message, false) && link != null) send(link, new Frame.Error(t.grant.transferId(), code, message));
+    /** Fails {@code t} because of what its sender sent on {@code link}, and tells it there. */
+    private void failAndTell(IncomingTransfer t, FailureCode code, String message, Link link) {
+        if (fail(t, code, false, message, false)) send(link, new Frame.Error(t.grant.transferId(), code, message));
     }
 
     /**

@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 public final class KvSender implements AutoCloseable {
     /** Work items (a layer's rows of one chunk) queued per link before compute threads wait. */
     public static final int QUEUE_CAPACITY = 4096;
-    /** Longest wait for a receiver's answer to HELLO (or less, when the lease ends sooner). */
+    /** Longest wait for a receiver's answer to HELLO. */
     static final long HANDSHAKE_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** After a lease ends while its rows are being written, how long the write may go on before the link is closed. */
     static final long STALL_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -101,7 +101,10 @@ public final class KvSender implements AutoCloseable {
         long leaseNanos = TimeUnit.MILLISECONDS.toNanos(grant.leaseDeadlineMillis() - System.currentTimeMillis());
         if (leaseNanos <= 0) throw new KvTransferException(FailureCode.LEASE_EXPIRED, "KV grant " + grant.idText() + " has expired");
         long deadline = System.nanoTime() + leaseNanos;
-        SenderLink link = linkTo(grant.destination(), Math.min(HANDSHAKE_NANOS, leaseNanos));
+        SenderLink link = linkTo(grant.destination(), HANDSHAKE_NANOS);
+        if (deadline - System.nanoTime() <= 0) {
+            throw new KvTransferException(FailureCode.LEASE_EXPIRED, "KV grant " + grant.idText() + " expired while connecting to " + grant.destination());
+        }
         OutgoingTransfer t = new OutgoingTransfer(this, grant, source, listener, link, deadline);
         if (transfers.putIfAbsent(grant.transferId(), t) != null) {
             throw new IllegalStateException("KV transfer " + grant.idText() + " is already running");
