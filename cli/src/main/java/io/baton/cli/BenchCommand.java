@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: 'serve' loads any OpenAI-compatible endpoint; 'calibrate' measures this client's own overhead.",
-        subcommands = {BenchServeCommand.class, BenchCalibrateCommand.class, BenchEngineCommand.class})
+        subcommands = {BenchServeCommand.class, BenchCalibrateCommand.class, BenchEngineCommand.class, BenchKvCommand.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
