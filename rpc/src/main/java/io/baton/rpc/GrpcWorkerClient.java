@@ -104,7 +104,7 @@ public final class GrpcWorkerClient implements WorkerClient {
     private volatile WorkerStatus status;
     private volatile long lastAnswerNanos;
     private volatile boolean closed;
-    private ScheduledFuture<?> poller;
+    private volatile ScheduledFuture<?> poller;
 
     private GrpcWorkerClient(WorkerEndpoint endpoint, Options options, ManagedChannel channel, ScheduledExecutorService timer,
                              Consumer<GrpcWorkerClient> onDead, WorkerStatus first) {
@@ -270,7 +270,7 @@ public final class GrpcWorkerClient implements WorkerClient {
         private final Consumer<KvEvent> subscriber;
         private volatile ClientCallStreamObserver<KvEventsRequest> call;
         private volatile boolean stopped;
-        private boolean reopened;
+        private volatile boolean reopened;
 
         KvSubscription(Consumer<KvEvent> subscriber) {
             this.subscriber = subscriber;
