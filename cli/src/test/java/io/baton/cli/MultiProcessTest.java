@@ -297,6 +297,7 @@ class MultiProcessTest {
                 + ",\"ignore_eos\":true,\"temperature\":0,\"stream\":true}";
         double abortsBefore = sample(metrics(), "baton_requests_total{model=\"" + MODEL + "\",outcome=\"abort\"}");
         URI u = URI.create(url);
+        long closed;
         try (Socket s = new Socket(u.getHost(), u.getPort())) {
             OutputStream out = s.getOutputStream();
             out.write(("POST /v1/completions HTTP/1.1\r\nHost: " + u.getHost() + "\r\nContent-Type: application/json\r\nContent-Length: "
@@ -312,6 +313,7 @@ class MultiProcessTest {
                 seen.append((char) b);
                 if (seen.toString().endsWith("\n\n")) events++;
             }
+            closed = System.nanoTime();
         }
         awaitTrue(() -> {
             try {
@@ -321,6 +323,7 @@ class MultiProcessTest {
             }
         }, Duration.ofSeconds(5), "the request aborted");
         assertAllBlocksFree();
+        System.out.printf("client disconnected: every block free (seen through /metrics) after %.0f ms%n", (System.nanoTime() - closed) / 1e6);
     }
 
     @Test

@@ -180,6 +180,7 @@ class GrpcWorkerTest {
             assertThat(o.reason()).isEqualTo(FinishReason.ABORT);
             awaitNoBlocksUsed(c);
             double seconds = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("stream cancelled: blocks free on the worker after %.1f ms%n", seconds * 1e3);
             assertThat(seconds).as("abort to free blocks").isLessThan(1.0);
             assertThat(loop.steps()).isLessThan(p.maxTokens()); // it did stop
         }
