@@ -218,9 +218,13 @@ public final class GrpcWorkerServer implements AutoCloseable {
                 firstTokenSeen(id);
                 relay.end(OutputEvent.newBuilder().setError(Error.newBuilder().setMessage(e.getMessage()).setInvalidRequest(true)).build());
                 return;
-            } catch (IllegalStateException e) {
+            } catch (IllegalStateException e) { // wrong role, or the loop is closing
                 firstTokenSeen(id);
                 call.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+                return;
+            } catch (RuntimeException e) { // e.g. grant bytes that do not decode
+                firstTokenSeen(id);
+                relay.end(OutputEvent.newBuilder().setError(Error.newBuilder().setMessage(String.valueOf(e.getMessage())).setInvalidRequest(true)).build());
                 return;
             }
             // A cancellation that came before the request was queued found nothing to abort: abort it again, after it.
@@ -259,6 +263,7 @@ public final class GrpcWorkerServer implements AutoCloseable {
                 }
             });
             call.setOnCancelHandler(sub::close);
+            if (call.isCancelled()) sub.close();
         }
     }
 
