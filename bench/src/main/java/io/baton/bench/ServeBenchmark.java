@@ -149,7 +149,7 @@ public final class ServeBenchmark {
             }
         }
         List<Object> rates = new ArrayList<>();
-        for (double r : o.rates()) rates.add(HtmlReport.rateLabel(r));
+        for (double r : o.rates()) rates.add(Double.isFinite(r) ? (Object) r : HtmlReport.rateLabel(r));
         c.put("request_rate", rates.size() == 1 ? rates.getFirst() : rates);
         c.put("burstiness", o.burstiness());
         c.put("max_concurrency", o.maxConcurrency() > 0 ? o.maxConcurrency() : null);

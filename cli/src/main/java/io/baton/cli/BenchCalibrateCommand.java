@@ -23,6 +23,8 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     int clientLoops;
     @Option(names = "--server-event-loops", defaultValue = "2", description = "Scripted server event loops. Default: ${DEFAULT-VALUE}")
     int serverLoops;
+    @Option(names = "--in-process", description = "Run the scripted server in this JVM instead of a child JVM")
+    boolean inProcess;
     @Option(names = "--aligned", description = "Write every stream's token in the same millisecond (worst case) instead of staggering them")
     boolean aligned;
     @Option(names = "--warmup", defaultValue = "1", description = "Client warm-up rounds first (JIT compilation). Default: ${DEFAULT-VALUE}")
@@ -37,7 +39,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     public Integer call() {
         java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
-            Calibration.print(Calibration.run(streams, tokens, itlMs, ttftMs, serverLoops, clientLoops, aligned, warmup, stderr, progress), stdout);
+            Calibration.print(Calibration.run(streams, tokens, itlMs, ttftMs, serverLoops, clientLoops, aligned, !inProcess, warmup, stderr, progress), stdout);
             return 0;
         } catch (IllegalArgumentException e) {
             stderr.println("baton bench calibrate: " + e.getMessage());
@@ -45,6 +47,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 130;
+        } catch (Exception e) {
+            stderr.println("baton bench calibrate: " + e.getMessage());
+            return 1;
         }
     }
 }

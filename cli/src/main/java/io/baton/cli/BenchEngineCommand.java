@@ -37,6 +37,9 @@ final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "B,...", split = ",", description = "Batch sizes for aggregate decode (default: none).")
     List<Integer> batches = List.of();
 
+    @Option(names = "--prefix-hit", paramLabel = "F", description = "Also run each prompt with this fraction (e.g. 0.9) already in the prefix cache (ppN_hitP).")
+    Double prefixHit;
+
     @Option(names = "--repetitions", paramLabel = "R", defaultValue = "5", description = "Measured runs per test, after one warm-up (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
@@ -52,12 +55,16 @@ final class BenchEngineCommand implements Callable<Integer> {
         for (int p : prompts) if (p < 1) throw new IllegalArgumentException("--prompt lengths must be >= 1, got " + p);
         for (int b : batches) if (b < 1) throw new IllegalArgumentException("--batch sizes must be >= 1, got " + b);
         if (gen < 0) throw new IllegalArgumentException("--gen must be >= 0");
+        if (prefixHit != null && !(prefixHit > 0 && prefixHit < 1)) throw new IllegalArgumentException("--prefix-hit must be in (0, 1), got " + prefixHit);
         PrintWriter out = spec.commandLine().getOut();
         List<EngineBench.Result> results = new ArrayList<>();
         try (Model m = Model.load(model, threads)) {
             EngineBench bench = new EngineBench(m, model.getFileName().toString(), threads, repetitions);
             if (!json) out.printf("%-28s %-6s %8s %-10s %20s%n", "model", "type", "threads", "test", "t/s");
-            for (int p : prompts) report(out, results, bench.prompt(p));
+            for (int p : prompts) {
+                report(out, results, bench.prompt(p));
+                if (prefixHit != null) report(out, results, bench.prefixHit(p, prefixHit));
+            }
             if (gen > 0) report(out, results, bench.generate(gen));
             for (int b : batches) report(out, results, bench.batch(b, Math.max(1, gen)));
         }

@@ -114,6 +114,8 @@ public final class BenchServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        // --tokenizer FILE.gguf: the engine's tokenizer (the bench module itself does not depend on the engine).
+        io.baton.bench.tokens.PromptTokenizers.setGgufLoader(GgufPromptTokenizer::load);
         java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
             ServeBenchmark.run(options(), stdout, stderr);

@@ -18,7 +18,7 @@ public final class Main {
     /** Exit status of every error. */
     public static final int EXIT_ERROR = 1;
 
-    static volatile boolean verbose;
+    private boolean verbose;
 
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces with errors.")
     void setVerbose(boolean v) {
@@ -36,7 +36,7 @@ public final class Main {
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
             err.println("baton: error: " + message(ex));
-            if (verbose) ex.printStackTrace(err);
+            if (cmd.getCommandSpec().root().userObject() instanceof Main m && m.verbose) ex.printStackTrace(err);
             err.flush();
             return EXIT_ERROR;
         });

@@ -118,7 +118,6 @@ class TokenizeCommandTest {
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err().lines().count()).isGreaterThan(2);
         assertThat(r.err()).contains("\tat io.baton.");
-        Main.verbose = false;
     }
 
     @Test

@@ -72,6 +72,8 @@ public final class EngineLoop implements AutoCloseable {
     private final Set<String> landed = new HashSet<>();
     private final Map<String, Integer> firstTokens = new HashMap<>();
     private volatile boolean closed;
+    /** Prefill role: push each layer's KV as soon as it is computed (default) or only after the whole step. */
+    private volatile boolean layerwise = true;
     private volatile Throwable failure;
     private long steps;
 
@@ -120,6 +122,11 @@ public final class EngineLoop implements AutoCloseable {
         if (role() == Role.PREFILL) throw new IllegalStateException("a prefill worker takes requests through submitPrefill");
         check(req);
         command(() -> admit(req, listener));
+    }
+
+    /** Prefill role: turns layer-wise streaming off (every layer sent after the step) or back on; for measurements. */
+    public void setLayerwiseStreaming(boolean on) {
+        layerwise = on;
     }
 
     public Role role() {
@@ -312,7 +319,19 @@ public final class EngineLoop implements AutoCloseable {
         for (ScheduledChunk c : st.chunks()) {
             batch.add(new SequenceChunk(c.tokens(), c.start(), c.table(), c.samples() ? c.length() - 1 : c.length()));
         }
-        float[] logits = model.transformer().forward(batch, storage, role() == Role.PREFILL ? streamer(st) : LayerStreamer.none());
+        float[] logits;
+        if (role() == Role.PREFILL) {
+            List<LayerStreamer.Share> shares = startTransfers(st);
+            if (layerwise) {
+                logits = model.transformer().forward(batch, storage, new LayerStreamer(shares));
+            } else {
+                // Without layer-wise streaming every layer is sent after the whole step (to measure what streaming buys).
+                logits = model.transformer().forward(batch, storage);
+                for (LayerStreamer.Share sh : shares) sh.transfer().allLayersReady(sh.firstToken(), sh.count());
+            }
+        } else {
+            logits = model.transformer().forward(batch, storage);
+        }
         steps++;
         int vocab = model.config().vocabSize();
         int[] sampled = new int[st.chunks().size()];
@@ -332,8 +351,8 @@ public final class EngineLoop implements AutoCloseable {
         }
     }
 
-    /** Prefill role: starts the transfers of requests scheduled for the first time and streams this step's layers. */
-    private LayerStreamer streamer(SchedulerStep st) {
+    /** Prefill role: starts the transfers of requests scheduled for the first time; this step's share of each. */
+    private List<LayerStreamer.Share> startTransfers(SchedulerStep st) {
         List<LayerStreamer.Share> shares = new ArrayList<>();
         for (ScheduledChunk c : st.chunks()) {
             String id = c.request().id();
@@ -356,7 +375,7 @@ public final class EngineLoop implements AutoCloseable {
             OutgoingTransfer t = transfers.get(id);
             if (t != null) shares.add(new LayerStreamer.Share(t, c.start(), c.length()));
         }
-        return new LayerStreamer(shares);
+        return shares;
     }
 
     /** Prefill role: a transfer is over; its blocks may go. A failure before the first token fails the request. */

@@ -1,19 +1,24 @@
 package io.baton.bench.client;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * Turns a {@link StreamRecord} into a {@link StreamOutcome}, off the event loop. Every event whose first choice carries
- * non-empty text ({@code delta.content} or {@code delta.reasoning_content} for chat, {@code text} for completions) is
- * a token arrival, as in vLLM's {@code async_request_openai_*}. Failures get a code:
- * Events are decoded even after a transport failure, so a disconnected stream keeps its partial token times.
+ * Decodes one stream's events into a {@link StreamOutcome}, off the event loop: fed segment by segment as the stream
+ * goes on ({@link #feed}), then {@link #finish}ed; one instance per stream, used by one thread. Every event whose first choice carries
+ * non-empty text ({@code delta.content}, {@code delta.reasoning_content} or {@code delta.reasoning} for chat,
+ * {@code text} for completions) is a token arrival, as in vLLM's {@code async_request_openai_*}.
+ *
+ * <p>It reads the bytes in place with Jackson's streaming parser and never builds strings or trees for ordinary
+ * events: it runs while the run goes on, and its garbage would mean collector pauses, which stop the event loops too.
+ * Events are decoded even after a transport failure, so a disconnected stream keeps its partial token times. Codes:
  * <ul>
- *   <li>{@code malformed_sse}: a data line that is not JSON, or bytes left after the last event;</li>
+ *   <li>{@code malformed_sse}: a data line that is not a JSON object, or bytes left after the last event;</li>
  *   <li>{@code stream_error}: the server sent an {@code error} object or an {@code event: error};</li>
  *   <li>{@code incomplete_stream}: the stream ended with neither {@code [DONE]} nor a {@code finish_reason};</li>
  *   <li>{@code empty_output}: it ended properly but generated no text;</li>
@@ -22,102 +27,215 @@ import java.util.Arrays;
  * </ul>
  */
 public final class SseDecoder {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** With a codec, so that error objects can be read as trees. */
+    private static final JsonFactory JSON = new com.fasterxml.jackson.databind.ObjectMapper().getFactory();
+    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII), EVENT = "event:".getBytes(StandardCharsets.US_ASCII),
+            DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII), ERROR = "error".getBytes(StandardCharsets.US_ASCII);
 
-    private SseDecoder() {}
+    /** What one data payload said. */
+    private static final class Event {
+        boolean text;
+        String finish, error;
+        int completion = -1, prompt = -1;
+    }
 
+    private final Endpoint endpoint;
+    private long[] tokens = new long[64];
+    private int nTokens, completion = -1, prompt = -1;
+    private long lastEvent;
+    private boolean done;
+    private String finish, code, message;
+
+    public SseDecoder(Endpoint endpoint) {
+        this.endpoint = endpoint;
+    }
+
+    /** Decodes a whole record at once. */
     public static StreamOutcome decode(StreamRecord r, Endpoint endpoint) {
-        long[] tokens = new long[Math.max(1, r.events)];
-        int nTokens = 0, completion = -1, prompt = -1;
-        long lastEvent = 0;
-        boolean done = false;
-        String finish = null, code = null, message = null;
+        SseDecoder d = new SseDecoder(endpoint);
+        int trailing = r.trailingBytes();
+        d.feed(r.drain());
+        return d.finish(r.errorCode, r.errorMessage, trailing);
+    }
+
+    /** Decodes the next complete events of the stream, in order. */
+    public void feed(StreamRecord.Segment seg) {
+        byte[] b = seg.bytes();
         int start = 0;
-        for (int e = 0; e < r.events && code == null; e++) {
-            int end = r.eventEnds[e];
-            String event = new String(r.bytes, start, end - start, StandardCharsets.UTF_8);
-            start = end;
-            StringBuilder data = new StringBuilder();
-            boolean errorEvent = false, hasData = false;
-            for (String line : event.split("\r?\n")) {
-                if (line.startsWith("data:")) {
-                    if (hasData) data.append('\n');
-                    data.append(line, line.startsWith("data: ") ? 6 : 5, line.length());
-                    hasData = true;
-                } else if (line.startsWith("event:")) {
-                    errorEvent = line.substring(6).trim().equals("error");
+        for (int e = 0; e < seg.count() && code == null; e++) {
+            int end = seg.ends()[e];
+            // The event's lines: "data:" lines make the payload (joined with \n when several), "event:" names it.
+            int dataFrom = -1, dataTo = -1;
+            byte[] joined = null;
+            boolean errorEvent = false;
+            for (int ls = start; ls < end; ) {
+                int le = ls;
+                while (le < end && b[le] != '\n') le++;
+                int te = le > ls && b[le - 1] == '\r' ? le - 1 : le;
+                if (startsWith(b, ls, te, DATA)) {
+                    int ds = ls + DATA.length;
+                    if (ds < te && b[ds] == ' ') ds++;
+                    if (dataFrom < 0) {
+                        dataFrom = ds;
+                        dataTo = te;
+                    } else {
+                        byte[] prev = joined != null ? joined : Arrays.copyOfRange(b, dataFrom, dataTo);
+                        joined = Arrays.copyOf(prev, prev.length + 1 + te - ds);
+                        joined[prev.length] = '\n';
+                        System.arraycopy(b, ds, joined, prev.length + 1, te - ds);
+                    }
+                } else if (startsWith(b, ls, te, EVENT)) {
+                    int vs = ls + EVENT.length;
+                    while (vs < te && b[vs] == ' ') vs++;
+                    errorEvent = te - vs == ERROR.length && startsWith(b, vs, te, ERROR);
                 }
+                ls = le + 1;
             }
-            if (!hasData) continue;
-            String d = data.toString();
+            start = end;
+            if (dataFrom < 0) continue;
+            byte[] buf = joined != null ? joined : b;
+            int off = joined != null ? 0 : dataFrom, len = joined != null ? joined.length : dataTo - dataFrom;
             if (errorEvent) {
                 code = "stream_error";
-                message = abbreviate(d);
+                message = abbreviate(new String(buf, off, len, StandardCharsets.UTF_8));
                 break;
             }
-            if (d.equals("[DONE]")) {
+            if (len == DONE.length && startsWith(buf, off, off + len, DONE)) {
                 done = true;
                 continue;
             }
             if (done) continue;
-            JsonNode n;
+            Event ev;
             try {
-                n = JSON.readTree(d);
-            } catch (IOException ex) {
+                ev = parse(buf, off, len, endpoint);
+            } catch (IOException | IllegalStateException ex) {
                 code = "malformed_sse";
-                message = "not JSON: " + abbreviate(d);
+                message = "not a JSON object: " + abbreviate(new String(buf, off, len, StandardCharsets.UTF_8));
                 break;
             }
-            if (n == null || !n.isObject()) {
-                code = "malformed_sse";
-                message = "not a JSON object: " + abbreviate(d);
-                break;
-            }
-            lastEvent = r.eventNanos[e];
-            if (n.hasNonNull("error")) {
+            lastEvent = seg.nanos()[e];
+            if (ev.error != null) {
                 code = "stream_error";
-                message = abbreviate(n.get("error").toString());
+                message = abbreviate(ev.error);
                 break;
             }
-            JsonNode choice = n.path("choices").path(0);
-            if (!choice.isMissingNode()) {
-                String text = endpoint == Endpoint.CHAT
-                        ? firstText(choice.path("delta"), "content", "reasoning_content", "reasoning")
-                        : firstText(choice, "text");
-                if (!text.isEmpty()) tokens[nTokens++] = r.eventNanos[e];
-                if (choice.hasNonNull("finish_reason")) finish = choice.get("finish_reason").asText();
+            if (ev.text) {
+                if (nTokens == tokens.length) tokens = Arrays.copyOf(tokens, nTokens * 2);
+                tokens[nTokens++] = seg.nanos()[e];
             }
-            JsonNode usage = n.path("usage");
-            if (usage.isObject()) {
-                if (usage.path("completion_tokens").isInt()) completion = usage.get("completion_tokens").asInt();
-                if (usage.path("prompt_tokens").isInt()) prompt = usage.get("prompt_tokens").asInt();
-            }
+            if (ev.finish != null) finish = ev.finish;
+            if (ev.completion >= 0) completion = ev.completion;
+            if (ev.prompt >= 0) prompt = ev.prompt;
         }
-        if (code == null && r.errorCode != null) {
-            code = r.errorCode;
-            message = r.errorMessage;
-        }
-        if (code == null) {
-            if (r.trailingBytes() > 0) {
-                code = "malformed_sse";
-                message = "stream ended inside an event";
-            } else if (!done && finish == null) {
-                code = "incomplete_stream";
-                message = "stream ended without [DONE] or finish_reason";
-            } else if (nTokens == 0) {
-                code = "empty_output";
-                message = "stream carried no generated text";
-            }
-        }
-        return new StreamOutcome(Arrays.copyOf(tokens, nTokens), lastEvent, completion, prompt, finish, code, message);
     }
 
-    private static String firstText(JsonNode node, String... fields) {
-        for (String f : fields) {
-            JsonNode v = node.get(f);
-            if (v != null && v.isTextual() && !v.asText().isEmpty()) return v.asText();
+    /**
+     * The outcome once the stream has ended.
+     *
+     * @param transportCode the record's failure code (null when the response ended normally)
+     * @param trailingBytes non-blank bytes after the last complete event
+     */
+    public StreamOutcome finish(String transportCode, String transportMessage, int trailingBytes) {
+        String c = code, m = message;
+        if (c == null && transportCode != null) {
+            c = transportCode;
+            m = transportMessage;
         }
-        return "";
+        if (c == null) {
+            if (trailingBytes > 0) {
+                c = "malformed_sse";
+                m = "stream ended inside an event";
+            } else if (!done && finish == null) {
+                c = "incomplete_stream";
+                m = "stream ended without [DONE] or finish_reason";
+            } else if (nTokens == 0) {
+                c = "empty_output";
+                m = "stream carried no generated text";
+            }
+        }
+        return new StreamOutcome(Arrays.copyOf(tokens, nTokens), lastEvent, completion, prompt, finish, c, m);
+    }
+
+    /**
+     * Reads the fields that matter from one chunk object: {@code error}, {@code choices[0]} ({@code delta.content},
+     * {@code delta.reasoning_content}, {@code delta.reasoning} or {@code text}, and {@code finish_reason}) and
+     * {@code usage}; everything else is skipped unread.
+     */
+    static Event parse(byte[] buf, int off, int len, Endpoint endpoint) throws IOException {
+        Event ev = new Event();
+        try (JsonParser p = JSON.createParser(buf, off, len)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw new IllegalStateException("not an object");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String f = p.currentName();
+                JsonToken v = p.nextToken();
+                switch (f) {
+                    case "error" -> {
+                        if (v != JsonToken.VALUE_NULL) {
+                            ev.error = v.isStructStart() ? p.readValueAsTree().toString() : p.getText();
+                            if (ev.error == null) ev.error = "error";
+                        }
+                    }
+                    case "choices" -> {
+                        if (v != JsonToken.START_ARRAY) {
+                            p.skipChildren();
+                            continue;
+                        }
+                        boolean first = true;
+                        while (p.nextToken() != JsonToken.END_ARRAY) {
+                            if (first && p.currentToken() == JsonToken.START_OBJECT) choice(p, ev, endpoint);
+                            else p.skipChildren();
+                            first = false;
+                        }
+                    }
+                    case "usage" -> {
+                        if (v != JsonToken.START_OBJECT) {
+                            p.skipChildren();
+                            continue;
+                        }
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String u = p.currentName();
+                            JsonToken uv = p.nextToken();
+                            if (uv == JsonToken.VALUE_NUMBER_INT && u.equals("completion_tokens")) ev.completion = p.getIntValue();
+                            else if (uv == JsonToken.VALUE_NUMBER_INT && u.equals("prompt_tokens")) ev.prompt = p.getIntValue();
+                            else p.skipChildren();
+                        }
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+            if (p.currentToken() != JsonToken.END_OBJECT) throw new IllegalStateException("truncated object");
+        }
+        return ev;
+    }
+
+    private static void choice(JsonParser p, Event ev, Endpoint endpoint) throws IOException {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            JsonToken v = p.nextToken();
+            if (f.equals("finish_reason") && v == JsonToken.VALUE_STRING) {
+                ev.finish = p.getText();
+            } else if (endpoint == Endpoint.COMPLETIONS && f.equals("text") && v == JsonToken.VALUE_STRING) {
+                ev.text |= p.getTextLength() > 0;
+            } else if (endpoint == Endpoint.CHAT && f.equals("delta") && v == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String d = p.currentName();
+                    JsonToken dv = p.nextToken();
+                    if (dv == JsonToken.VALUE_STRING && (d.equals("content") || d.equals("reasoning_content") || d.equals("reasoning"))) {
+                        ev.text |= p.getTextLength() > 0;
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+            } else {
+                p.skipChildren();
+            }
+        }
+    }
+
+    private static boolean startsWith(byte[] b, int from, int to, byte[] prefix) {
+        if (to - from < prefix.length) return false;
+        for (int i = 0; i < prefix.length; i++) if (b[from + i] != prefix[i]) return false;
+        return true;
     }
 
     static String abbreviate(String s) {

@@ -29,6 +29,10 @@ public final class StreamClient implements AutoCloseable {
     /** Error bodies are kept up to this many bytes (enough for any JSON error message). */
     private static final int ERROR_BODY_LIMIT = 2048;
 
+    static {
+        io.baton.bench.client.NettyLogging.install();
+    }
+
     private final Vertx vertx;
     private final HttpClient http;
     private final Context[] loops;

@@ -2,7 +2,6 @@ package io.baton.bench.fake;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -13,7 +12,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.internal.ContextInternal;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,8 +26,8 @@ import java.util.function.IntFunction;
  * {@code baton bench calibrate}. It listens on 127.0.0.1 only.
  *
  * <p>The script is picked by the number after the last {@code -} of the {@code X-Request-Id} header (the request's
- * index in the workload), else by arrival order. Timers run on Netty's scheduler in nanoseconds, each token at an
- * absolute due time, so delays do not drift.
+ * index in the workload), else by arrival order. Each token has an absolute due time, so delays do not drift; the
+ * timers fire up to about a millisecond late (the recorded write times are the truth).
  */
 public final class ScriptedServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -70,6 +68,10 @@ public final class ScriptedServer implements AutoCloseable {
 
     /** What the server did for one request. */
     public record Served(String requestId, long receivedNanos, long[] tokenNanos, Fault fault) {}
+
+    static {
+        io.baton.bench.client.NettyLogging.install();
+    }
 
     private final Vertx vertx;
     private final IntFunction<Script> scripts;
@@ -117,6 +119,10 @@ public final class ScriptedServer implements AutoCloseable {
         String id = req.getHeader("X-Request-Id");
         int seq = arrivals.getAndIncrement();
         boolean chat = req.path().endsWith("/chat/completions");
+        if (req.path().equals("/served") && req.method() == io.vertx.core.http.HttpMethod.GET) {
+            req.response().putHeader("Content-Type", "application/json").end(servedJson());
+            return;
+        }
         if (!req.path().endsWith("/completions") || req.method() != io.vertx.core.http.HttpMethod.POST) {
             req.response().setStatusCode(404).end("{\"error\":{\"message\":\"not found\"}}");
             return;
@@ -146,8 +152,45 @@ public final class ScriptedServer implements AutoCloseable {
             maxInFlight.accumulateAndGet(now, Math::max);
             HttpServerResponse resp = req.response().setChunked(true).putHeader("Content-Type", "text/event-stream")
                     .putHeader("Cache-Control", "no-cache");
-            new Stream(key, Vertx.currentContext(), resp, script, chat, tokens, usage, received, json.path("model").asText("fake")).next(0);
+            new Stream(key, resp, script, chat, tokens, usage, received, json.path("model").asText("fake")).next(0);
         });
+    }
+
+    /** {@code GET /served}: each finished request's id and token write times ({@code System.nanoTime()}). */
+    private String servedJson() {
+        StringBuilder sb = new StringBuilder("{");
+        for (Served sv : served.values()) {
+            if (sb.length() > 1) sb.append(',');
+            sb.append('"').append(sv.requestId()).append("\":[");
+            for (int i = 0; i < sv.tokenNanos().length; i++) sb.append(i == 0 ? "" : ",").append(sv.tokenNanos()[i]);
+            sb.append(']');
+        }
+        return sb.append('}').toString();
+    }
+
+    /**
+     * Runs the calibration server on its own (so its collector pauses and CPU are not the client's):
+     * {@code streams tokens itlMillis ttftMillis aligned eventLoops}; prints {@code PORT n} and serves until its
+     * standard input closes (the parent ended). On Linux {@code System.nanoTime()} is CLOCK_MONOTONIC, one clock for
+     * every process of the machine, so the parent can compare its arrival times with the write times of
+     * {@code GET /served}.
+     */
+    public static void main(String[] args) throws Exception {
+        int streams = Integer.parseInt(args[0]), tokens = Integer.parseInt(args[1]), loops = Integer.parseInt(args[5]);
+        double itl = Double.parseDouble(args[2]), ttft = Double.parseDouble(args[3]);
+        boolean aligned = Boolean.parseBoolean(args[4]);
+        try (ScriptedServer server = start(loops, calibrationScript(streams, tokens, itl, ttft, aligned))) {
+            System.out.println("PORT " + server.port);
+            System.out.flush();
+            while (System.in.read() >= 0) {
+                // serve until the parent closes our standard input
+            }
+        }
+    }
+
+    /** Calibration streams: {@code tokens} tokens {@code itl} apart, first tokens staggered over one ITL unless aligned. */
+    public static IntFunction<Script> calibrationScript(int streams, int tokens, double itlMillis, double ttftMillis, boolean aligned) {
+        return i -> Script.stream(ttftMillis + (aligned ? 0 : (double) (i % streams) * itlMillis / streams), itlMillis, tokens);
     }
 
     private static int indexOf(String id, int seq) {
@@ -162,19 +205,18 @@ public final class ScriptedServer implements AutoCloseable {
     /** One response being streamed on its event loop. */
     private final class Stream {
         final String id, model;
-        final Context ctx;
         final HttpServerResponse resp;
         final Script script;
         final boolean chat, usage;
         final int tokens;
         final long received;
         final long[] written;
+        final Buffer token;   // every token chunk is the same bytes: made once (Netty writes a duplicate each time)
         long dueNanos;
 
-        Stream(String id, Context ctx, HttpServerResponse resp, Script script, boolean chat, int tokens, boolean usage,
+        Stream(String id, HttpServerResponse resp, Script script, boolean chat, int tokens, boolean usage,
                long received, String model) {
             this.id = id;
-            this.ctx = ctx;
             this.resp = resp;
             this.script = script;
             this.chat = chat;
@@ -183,32 +225,37 @@ public final class ScriptedServer implements AutoCloseable {
             this.received = received;
             this.model = model;
             this.written = new long[tokens];
+            this.token = chunk("tok ", null);
             this.dueNanos = received + (long) (script.ttftMillis() * 1e6);
         }
 
-        /** Writes token {@code k} (or the fault or the end) at its due time. */
+        /** Writes token {@code k} and those after it that are due (or the fault or the end), then waits for the next. */
         void next(int k) {
-            long delay = dueNanos - System.nanoTime();
-            if (delay > 0) {
-                ((ContextInternal) ctx).nettyEventLoop().schedule(() -> ctx.runOnContext(v -> next(k)), delay, TimeUnit.NANOSECONDS);
-                return;
+            for (; ; k++) {
+                long delay = dueNanos - System.nanoTime();
+                if (delay > 0) {
+                    // Netty's NIO selector wakes with millisecond resolution: round up, the due time stays absolute
+                    int at = k;
+                    vertx.setTimer(Math.max(1, (delay + 999_999) / 1_000_000), t -> next(at));
+                    return;
+                }
+                boolean faultNow = script.fault() != Fault.NONE && k == script.faultAfter();
+                if (faultNow) {
+                    fault(k);
+                    return;
+                }
+                if (k == tokens) {
+                    finish(k, true);
+                    return;
+                }
+                written[k] = System.nanoTime();
+                resp.write(token);
+                if (k + 1 == tokens && !(script.fault() != Fault.NONE && script.faultAfter() == tokens)) {
+                    finish(tokens, true);   // as real servers do: the end follows the last token at once
+                    return;
+                }
+                dueNanos += (long) (script.gapMillis(k) * 1e6);
             }
-            if (script.fault() != Fault.NONE && k == script.faultAfter()) {
-                fault(k);
-                return;
-            }
-            if (k == tokens) {
-                finish(k, true);
-                return;
-            }
-            written[k] = System.nanoTime();
-            resp.write(chunk("t" + k + " ", null));
-            if (k + 1 == tokens && !(script.fault() != Fault.NONE && script.faultAfter() == tokens)) {
-                finish(tokens, true);   // as real servers do: the end follows the last token at once
-                return;
-            }
-            dueNanos += (long) (script.gapMillis(k) * 1e6);
-            next(k + 1);
         }
 
         private void fault(int k) {

@@ -13,10 +13,8 @@ import io.vertx.core.buffer.Buffer;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
@@ -29,7 +27,8 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>the scheduler (the caller's thread) builds each request body ahead of time, sleeps until its arrival time,
  *       waits for a {@code --max-concurrency} slot (FIFO, as vLLM's semaphore) and hands it to an event loop;</li>
  *   <li>the event loops ({@link StreamClient}) send, timestamp bytes and store them, nothing else;</li>
- *   <li>the decoder turns finished records into {@link RequestResult}s.</li>
+ *   <li>the decoder decodes each stream's events as they fill segments, and finished streams into
+ *       {@link RequestResult}s.</li>
  * </ul>
  */
 public final class BenchRunner {
@@ -49,19 +48,15 @@ public final class BenchRunner {
         int n = requests.size();
         Semaphore slots = maxConcurrency > 0 ? new Semaphore(maxConcurrency, true) : null;
         Semaphore finished = new Semaphore(0);
-        ExecutorService decoder = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("bench-decoder").factory());
+        DecoderThread decoder = new DecoderThread("bench-decoder");
         RequestResult[] results = new RequestResult[n];
         StreamRecord[] records = new StreamRecord[n];
-        LongList loopLag = new LongList();
+        LongSamples loopLag = new LongSamples();
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         long[] loopThreads = client.loopThreadIds();
         long cpu0 = cpuNanos(mx, loopThreads);
         ScheduledExecutorService prober = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("bench-probe").factory());
-        prober.scheduleAtFixedRate(() -> client.probe(lag -> {
-            synchronized (loopLag) {
-                loopLag.add(lag);
-            }
-        }), 0, PROBE_PERIOD_NANOS, TimeUnit.NANOSECONDS);
+        prober.scheduleAtFixedRate(() -> client.probe(loopLag::add), 0, PROBE_PERIOD_NANOS, TimeUnit.NANOSECONDS);
 
         long t0 = System.nanoTime();
         int sent = 0;
@@ -72,6 +67,8 @@ public final class BenchRunner {
                 BenchRequest req = requests.get(i);
                 StreamRecord rec = new StreamRecord(i, runId + "-" + req.index());
                 records[i] = rec;
+                SseDecoder dec = new SseDecoder(endpoint);   // touched only on the decoder thread, in order
+                rec.sink = seg -> decoder.execute(() -> dec.feed(seg));
                 rec.scheduledNanos = t0 + (long) (offsets[i] * 1e9);
                 for (long now; (now = System.nanoTime()) < rec.scheduledNanos; ) LockSupport.parkNanos(rec.scheduledNanos - now);
                 rec.wakeNanos = System.nanoTime();
@@ -80,9 +77,12 @@ public final class BenchRunner {
                 int pos = i;
                 client.send(rec, body, r -> {
                     if (slots != null) slots.release();
+                    StreamRecord.Segment last = r.drain();
+                    int trailing = r.trailingBytes();
                     decoder.execute(() -> {
                         try {
-                            results[pos] = result(r, req, endpoint, t0);
+                            dec.feed(last);
+                            results[pos] = result(r, dec.finish(r.errorCode, r.errorMessage, trailing), req, t0);
                         } catch (RuntimeException e) { // a decoder bug must not hang the run: count it, with its cause
                             results[pos] = new RequestResult(req.index(), (r.scheduledNanos - t0) / 1e9, (r.sendNanos - t0) / 1e9,
                                     new double[0], (r.endNanos - t0) / 1e9, req.inputTokens(), -1, 0, req.outputTokens(),
@@ -101,34 +101,32 @@ public final class BenchRunner {
             finished.acquire(sent);
         } finally {
             prober.shutdownNow();
-            decoder.shutdown();
+            decoder.close();
         }
         long cpu = cpuNanos(mx, loopThreads) - cpu0;
         long end = t0;
-        List<RequestResult> out = new ArrayList<>(sent);
+        for (int i = 0; i < sent; i++) end = Math.max(end, records[i].endNanos);
+        double duration = (end - t0) / 1e9;
+        double[] lags = Arrays.stream(loopLag.toArray()).mapToDouble(l -> l / 1e9).toArray();
+        return new RunResult(requestRate, t0, duration, Arrays.asList(Arrays.copyOf(results, sent)),
+                clientStats(Arrays.copyOf(records, sent), lags, cpu, duration, loopThreads.length), n - sent);
+    }
+
+    private static ClientStats clientStats(StreamRecord[] records, double[] loopLags, long loopCpuNanos, double duration, int loops) {
         long events = 0;
-        double[] timer = new double[sent], handoff = new double[sent];
-        for (int i = 0; i < sent; i++) {
-            out.add(results[i]);
-            end = Math.max(end, records[i].endNanos);
+        double[] timer = new double[records.length], handoff = new double[records.length];
+        for (int i = 0; i < records.length; i++) {
             events += records[i].eventCount();
             timer[i] = (records[i].wakeNanos - records[i].scheduledNanos) / 1e9;
             handoff[i] = (records[i].sendNanos - records[i].dispatchNanos) / 1e9;
         }
-        double duration = (end - t0) / 1e9;
-        double[] lags;
-        synchronized (loopLag) {
-            lags = Arrays.stream(loopLag.toArray()).mapToDouble(l -> l / 1e9).toArray();
-        }
         double[] ps = {50, 90, 99, 99.9};
-        ClientStats stats = new ClientStats(loopThreads.length, Distribution.of(timer, ps), Distribution.of(handoff, ps),
-                Distribution.of(lags, ps), cpu / 1e9, duration > 0 ? cpu / 1e9 / duration / loopThreads.length : Double.NaN,
-                events, events == 0 ? Double.NaN : cpu / 1e3 / events);
-        return new RunResult(requestRate, t0, duration, out, stats, n - sent);
+        double cpu = loopCpuNanos / 1e9;
+        return new ClientStats(loops, Distribution.of(timer, ps), Distribution.of(handoff, ps), Distribution.of(loopLags, ps),
+                cpu, duration > 0 ? cpu / duration / loops : Double.NaN, events, events == 0 ? Double.NaN : cpu * 1e6 / events);
     }
 
-    static RequestResult result(StreamRecord r, BenchRequest req, Endpoint endpoint, long t0) {
-        StreamOutcome o = SseDecoder.decode(r, endpoint);
+    static RequestResult result(StreamRecord r, StreamOutcome o, BenchRequest req, long t0) {
         double[] tokens = new double[o.tokenNanos().length];
         for (int k = 0; k < tokens.length; k++) tokens[k] = (o.tokenNanos()[k] - t0) / 1e9;
         long endNanos = o.ok() && o.lastEventNanos() > 0 ? o.lastEventNanos() : r.endNanos;
@@ -142,20 +140,5 @@ public final class BenchRunner {
         long sum = 0;
         for (long t : threads) sum += Math.max(0, mx.getThreadCpuTime(t));
         return sum;
-    }
-
-    /** A growable list of longs (probe samples: one per 2 ms of run time). */
-    static final class LongList {
-        private long[] a = new long[1024];
-        private int n;
-
-        void add(long v) {
-            if (n == a.length) a = Arrays.copyOf(a, n * 2);
-            a[n++] = v;
-        }
-
-        long[] toArray() {
-            return Arrays.copyOf(a, n);
-        }
     }
 }

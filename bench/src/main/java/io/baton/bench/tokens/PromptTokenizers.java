@@ -26,8 +26,8 @@ public final class PromptTokenizers {
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException("tokenizer file not found: " + file);
         Function<Path, PromptTokenizer> loader = ggufLoader;
         if (loader == null) {
-            throw new IllegalArgumentException("--tokenizer needs the engine's GGUF tokenizer, which is not wired into"
-                    + " this build yet; leave --tokenizer out to size prompts with the approximate tokenizer");
+            throw new IllegalArgumentException("--tokenizer needs the engine's GGUF tokenizer, which only the baton CLI"
+                    + " installs; leave --tokenizer out to size prompts with the approximate tokenizer");
         }
         return loader.apply(file);
     }

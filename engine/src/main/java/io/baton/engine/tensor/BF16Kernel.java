@@ -7,24 +7,28 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
+import static io.baton.engine.tensor.Vec.F;
 import static io.baton.engine.tensor.Vec.F8;
 import static io.baton.engine.tensor.Vec.I8;
+import static io.baton.engine.tensor.Vec.IL;
+import static io.baton.engine.tensor.Vec.L;
 import static io.baton.engine.tensor.Vec.LE;
 import static io.baton.engine.tensor.Vec.S8;
+import static io.baton.engine.tensor.Vec.SL;
 
-/** bfloat16 weights: 8 halves widened to ints and shifted into the upper 16 bits make 8 exact floats. */
+/** bfloat16 weights: halves widened to ints and shifted into the upper 16 bits are exact floats. */
 final class BF16Kernel extends RowKernel {
 
     @Override
     float dot(MemorySegment w, long off, float[] x, int xOff, int n, float[] tmp) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int i = 0;
-        for (; i + 16 <= n; i += 16) {
+        for (; i + 2 * L <= n; i += 2 * L) {
             long o = off + 2L * i;
-            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S8, w, o, LE).castShape(I8, 0);
-            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S8, w, o + 16, LE).castShape(I8, 0);
-            a0 = h0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F8, x, xOff + i), a0);
-            a1 = h1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F8, x, xOff + i + 8), a1);
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(SL, w, o, LE).castShape(IL, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(SL, w, o + 2L * L, LE).castShape(IL, 0);
+            a0 = h0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + i), a0);
+            a1 = h1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
         }
         float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) s += Dequant.bf16(w, off + 2L * i) * x[xOff + i];

@@ -108,6 +108,22 @@ public final class Dequant {
     }
 
     /**
+     * {@link #scaleMinK4(MemorySegment, long, int)} from the 12 scale bytes held in registers: {@code lo} = bytes 0-7
+     * (little-endian long), {@code hi} = bytes 8-11. The kernels use this to read the scales with two loads per
+     * super-block instead of up to 32 byte loads.
+     */
+    static int scaleMinK4(long lo, int hi, int j) {
+        if (j < 4) return (int) (lo >>> (8 * j)) & 63 | ((int) (lo >>> (8 * j + 32)) & 63) << 8;
+        int k = j - 4;
+        int scale = (hi >>> (8 * k)) & 0xF | ((int) (lo >>> (8 * k + 6)) & 3) << 4;
+        int min = (hi >>> (8 * k + 4)) & 0xF | ((int) (lo >>> (8 * j + 6)) & 3) << 4;
+        return scale | min << 8;
+    }
+
+    static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
      * block_q4_K (144 bytes): {@code ggml_half d; ggml_half dmin; uint8_t scales[12]; uint8_t qs[128];}. As
      * dequantize_row_q4_K: 4 chunks of 64 elements; chunk {@code c} reads {@code qs[32c .. 32c+32)}, whose low nibbles
      * are sub-block {@code 2c} and high nibbles sub-block {@code 2c+1}; {@code y = (d * sc) * q - (dmin * m)}.

@@ -13,13 +13,21 @@ import java.nio.ByteOrder;
  *
  * <p>The quantized kernels work on 8 floats at a time ({@link #F8}: 256 bits, AVX2), because their blocks are made of
  * groups of 8, 16 and 32 elements and a 64-bit load of 8 bytes widened to 8 floats ({@code castShape}) is the fastest
- * byte-to-float path measured. The float32 kernels (the prefill micro-kernel, dot, axpy) use {@link #F}, the widest
- * shape the CPU has, but at least 256 and at most 512 bits: 512 bits nearly doubled prefill GFLOP/s on an AVX-512
- * machine. The system property {@code baton.vector.bits} (256 or 512) overrides it, e.g. to test the AVX2 path on an
+ * byte-to-float path measured. The float32 kernels (the prefill micro-kernel, dot, axpy, F32 rows) and the Q8_0 and
+ * BF16 decode kernels use {@link #F}, the widest shape the CPU has, but at least 256 and at most 512 bits: 512 bits
+ * nearly doubled prefill GFLOP/s on an AVX-512 machine, and made Q8_0 decode about 25% faster. The system property {@code baton.vector.bits} (256 or 512) overrides it, e.g. to test the AVX2 path on an
  * AVX-512 machine ({@code -XX:UseAVX=2} does the same by hiding AVX-512 from the JIT).
  *
- * <p>Kernels keep each hot loop in one method: the JIT boxes a vector passed to or returned from a method it does not
- * inline, which made an early kernel 4x slower.
+ * <p>Rules the kernels follow, learned from the JIT (C2) on JDK 25:
+ * <ul>
+ *   <li>no vector passes through a method that might not be inlined: the JIT boxes it (an allocation per vector),
+ *   which made early kernels 4 to 40 times slower. Vector API calls already nest deeply, so even a small helper
+ *   around them can hit the inlining depth limit; kernels spell their vector expressions out;</li>
+ *   <li>a method holds a bounded amount of vector code (one K-quant super-block, say): past the JIT's inlining node
+ *   budget, calls stop being inlined and vectors get boxed again. Per-block methods return a float;</li>
+ *   <li>bytes are shifted in 16-bit lanes ({@code reinterpretAsShorts().lanewise(LSHR, s).reinterpretAsBytes()},
+ *   then a mask), since x86 has no byte shift and the JIT's emulation of one is slow.</li>
+ * </ul>
  */
 final class Vec {
     private Vec() {}
@@ -34,6 +42,10 @@ final class Vec {
     static final VectorSpecies<Float> F = wideSpecies();
     /** Lanes of {@link #F}: 8 or 16. */
     static final int L = F.length();
+    /** Bytes, 16-bit values and ints as many as {@link #F} has lanes (for kernels written for both widths). */
+    static final VectorSpecies<Byte> BL = L == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
+    static final VectorSpecies<Short> SL = L == 16 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
+    static final VectorSpecies<Integer> IL = L == 16 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
 
     private static VectorSpecies<Float> wideSpecies() {
         int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();

@@ -1,7 +1,9 @@
 package io.baton.worker.bench;
 
 import io.baton.engine.Model;
+import io.baton.engine.kv.BlockPool;
 import io.baton.engine.kv.BlockTable;
+import io.baton.engine.kv.KvCacheManager;
 import io.baton.engine.kv.KvLayout;
 import io.baton.engine.kv.KvStorage;
 import io.baton.engine.kv.KvType;
@@ -87,6 +89,44 @@ public final class EngineBench {
                 return (double) batch * steps / seconds(t0);
             }
         });
+    }
+
+    /**
+     * {@code ppN_hitP}: a prompt of N tokens whose first P% (whole blocks) are already in the prefix cache, as vLLM's and
+     * SGLang's prefix caching serve it: the cached blocks are looked up and shared, only the rest is computed.
+     * Effective tokens/s = N / time, so its ratio to {@code ppN} is the speed-up the cache gives.
+     */
+    public Result prefixHit(int n, double fraction) {
+        KvLayout layout = KvLayout.of(model.config(), KvType.F32, KvLayout.DEFAULT_BLOCK_SIZE);
+        int blocks = 2 * layout.blocksForTokens(n) + 2;
+        int[] prefix = tokens((int) (n * fraction));
+        int[] request = {0};
+        try (KvStorage kv = KvStorage.allocate(layout, blocks)) {
+            KvCacheManager mgr = new KvCacheManager(new BlockPool(blocks, layout.blockSize()), true);
+            // Fill the cache with the shared prefix once (a previous request's prompt).
+            int[] first = concat(prefix, tokens(n - prefix.length));
+            BlockTable t0 = mgr.allocateSlots("warm", first, 0, n).orElseThrow();
+            model.transformer().forward(List.of(SequenceChunk.lastLogits(first, 0, t0)), kv);
+            mgr.cacheFullBlocks("warm", first, n);
+            mgr.free("warm");
+            return measure("pp" + n + "_hit" + Math.round(fraction * 100), () -> {
+                String id = "r" + request[0]++;
+                int[] prompt = concat(prefix, tokens(n - prefix.length));
+                long t0n = System.nanoTime();
+                int hit = mgr.computedPrefix(id, prompt);
+                BlockTable table = mgr.allocateSlots(id, prompt, hit, n - hit).orElseThrow();
+                model.transformer().forward(List.of(SequenceChunk.lastLogits(java.util.Arrays.copyOfRange(prompt, hit, n), hit, table)), kv);
+                double tps = n / seconds(t0n);
+                mgr.free(id);
+                return tps;
+            });
+        }
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     private interface Run {
