@@ -31,7 +31,6 @@ public final class Main {
 
     /** The configured command line (also used by tests to run commands in-process). */
     public static CommandLine commandLine() {
-        verbose = false; // per command line: a --verbose of an earlier run in this JVM (tests) must not stick
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
