@@ -13,7 +13,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "baton", mixinStandardHelpOptions = true, version = "baton 0.1.0",
         description = "LLM serving with prefill/decode disaggregation.",
-        subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, TokenizeCommand.class, LogitsCommand.class, ServeCommand.class, ModelCommand.class, BenchCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, GenerateCommand.class, TokenizeCommand.class, LogitsCommand.class, ServeCommand.class, RouterCommand.class, WorkerCommand.class, ModelCommand.class, BenchCommand.class})
 public final class Main {
     /** Exit status of every error. */
     public static final int EXIT_ERROR = 1;

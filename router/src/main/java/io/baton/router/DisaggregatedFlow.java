@@ -90,15 +90,16 @@ public final class DisaggregatedFlow implements RequestFlow {
 
                 @Override
                 public void onFinish(FinishReason reason, String text, int promptTokens, int completionTokens) {
-                    // The output ended at its first token (or was aborted): decode has nothing to do.
-                    decode.abort(request.id());
+                    // The output ended at its first token (or was aborted): decode has nothing to do. End first: the
+                    // decode side's abort finish (which a worker client may deliver at once) must not win.
                     end(() -> client.onFinish(reason, text, promptTokens, completionTokens));
+                    decode.abort(request.id());
                 }
 
                 @Override
                 public void onError(String message) {
-                    decode.abort(request.id());
                     error("prefill: " + message);
+                    decode.abort(request.id());
                 }
             };
         }
@@ -117,8 +118,8 @@ public final class DisaggregatedFlow implements RequestFlow {
 
                 @Override
                 public void onError(String message) {
-                    prefill.abort(request.id());
                     error("decode: " + message);
+                    prefill.abort(request.id());
                 }
             };
         }

@@ -21,8 +21,12 @@ public final class Router implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Router.class.getName());
 
     private final String model;
-    private final Map<String, WorkerClient> workers = new LinkedHashMap<>();
-    private final List<AutoCloseable> subscriptions = new ArrayList<>();
+    /**
+     * The workers by id, replaced whole (copy on write) when one joins or leaves: requests read it without locking, and
+     * workers come and go rarely (discovery in the multi-process mode).
+     */
+    private volatile Map<String, WorkerClient> workers = Map.of();
+    private final Map<String, AutoCloseable> subscriptions = new LinkedHashMap<>();
     private final PrefixIndex index = new PrefixIndex();
     private final RoutingPolicy policy;
     private final RequestFlow flow;
@@ -37,11 +41,7 @@ public final class Router implements AutoCloseable {
      */
     public Router(String model, RouterConfig config, List<WorkerClient> clients, RequestFlow flow) {
         this.model = model;
-        for (WorkerClient c : clients) {
-            String id = c.info().id();
-            if (workers.putIfAbsent(id, c) != null) throw new IllegalArgumentException("two workers named " + id);
-            subscriptions.add(c.subscribeKvEvents(e -> index.apply(id, e)));
-        }
+        for (WorkerClient c : clients) addWorker(c);
         this.policy = RoutingPolicy.named(config.policy(), index);
         this.flow = flow;
         this.admission = new AdmissionControl(config.ttftSloSeconds(), config.admissionFactor(), config.initialPrefillTokensPerSecond());
@@ -69,17 +69,52 @@ public final class Router implements AutoCloseable {
         return admission;
     }
 
+    /**
+     * Adds a worker: routing may choose it from now on, and its KV events feed the prefix index.
+     *
+     * @throws IllegalArgumentException when a worker of the same id is already there
+     */
+    public synchronized void addWorker(WorkerClient client) {
+        String id = client.info().id();
+        if (workers.containsKey(id)) throw new IllegalArgumentException("two workers named " + id);
+        Map<String, WorkerClient> next = new LinkedHashMap<>(workers);
+        next.put(id, client);
+        subscriptions.put(id, client.subscribeKvEvents(e -> index.apply(id, e)));
+        workers = java.util.Collections.unmodifiableMap(next);
+        LOG.log(System.Logger.Level.INFO, () -> "worker " + id + " (" + client.info().roleName() + ") joined");
+    }
+
+    /**
+     * Removes a worker (it left or stopped answering): routing no longer chooses it and the prefix index forgets what
+     * it held. Requests already on it are not touched here (its client fails them when its connection goes). Does not
+     * close the client.
+     *
+     * @return the removed client, or null when there was none of that id
+     */
+    public synchronized WorkerClient removeWorker(String id) {
+        WorkerClient c = workers.get(id);
+        if (c == null) return null;
+        Map<String, WorkerClient> next = new LinkedHashMap<>(workers);
+        next.remove(id);
+        workers = java.util.Collections.unmodifiableMap(next);
+        closeQuietly(subscriptions.remove(id));
+        index.forget(id);
+        LOG.log(System.Logger.Level.INFO, () -> "worker " + id + " left");
+        return c;
+    }
+
     /** The latest known state of every worker. */
     public List<WorkerInfo> workers() {
-        List<WorkerInfo> out = new ArrayList<>(workers.size());
-        for (WorkerClient c : workers.values()) out.add(c.info());
+        Map<String, WorkerClient> ws = workers;
+        List<WorkerInfo> out = new ArrayList<>(ws.size());
+        for (WorkerClient c : ws.values()) out.add(c.info());
         return out;
     }
 
     /** Fresh states of every worker (each taken between two of its steps). */
     public CompletableFuture<List<WorkerInfo>> refreshWorkers() {
         List<CompletableFuture<WorkerInfo>> fs = new ArrayList<>();
-        for (WorkerClient c : workers.values()) fs.add(c.refreshInfo().toCompletableFuture());
+        for (WorkerClient c : this.workers.values()) fs.add(c.refreshInfo().toCompletableFuture());
         return CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new))
                 .thenApply(v -> fs.stream().map(CompletableFuture::join).toList());
     }
@@ -92,7 +127,8 @@ public final class Router implements AutoCloseable {
 
     /** Tokens per KV block of the workers (they must agree; prefix hashes depend on it). */
     public int blockSize() {
-        return workers.isEmpty() ? io.baton.engine.kv.KvLayout.DEFAULT_BLOCK_SIZE : workers.values().iterator().next().info().blockSize();
+        Map<String, WorkerClient> ws = workers;
+        return ws.isEmpty() ? io.baton.engine.kv.KvLayout.DEFAULT_BLOCK_SIZE : ws.values().iterator().next().info().blockSize();
     }
 
     public int inFlight() {
@@ -128,7 +164,11 @@ public final class Router implements AutoCloseable {
         boolean started = false;
         try {
             RoutingRequest rr = new RoutingRequest(req.id(), req.promptTokens().length, req.blockHashes(), blockSize());
-            RoutingDecision route = policy.choose(rr, workers()).orElseThrow(() -> refuse(ApiException.unavailable(
+            // One snapshot of the workers for choosing and starting: one that leaves meanwhile fails the request cleanly.
+            Map<String, WorkerClient> ws = workers;
+            List<WorkerInfo> infos = new ArrayList<>(ws.size());
+            for (WorkerClient c : ws.values()) infos.add(c.info());
+            RoutingDecision route = policy.choose(rr, infos).orElseThrow(() -> refuse(ApiException.unavailable(
                     "No worker can serve requests now (need an up prefill-capable and decode-capable worker).")));
             int uncached = req.promptTokens().length - route.cachedTokens();
             if (!admission.admits(route.prefill(), uncached)) {
@@ -143,7 +183,7 @@ public final class Router implements AutoCloseable {
             Tracker t = new Tracker(req, route, uncached, now, sink);
             inFlight.put(req.id(), t);
             try {
-                t.handle = flow.start(new GenerationRequest(req.id(), req.promptTokens(), req.params()), route, workers::get, t);
+                t.handle = flow.start(new GenerationRequest(req.id(), req.promptTokens(), req.params()), route, ws::get, t);
             } catch (IllegalArgumentException e) {
                 inFlight.remove(req.id());
                 throw refuse(ApiException.badRequest(null, e.getMessage()));
@@ -172,13 +212,17 @@ public final class Router implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        for (AutoCloseable s : subscriptions) {
-            try {
-                s.close();
-            } catch (Exception e) {
-                LOG.log(System.Logger.Level.WARNING, "closing a KV event subscription failed", e);
-            }
+    public synchronized void close() {
+        for (AutoCloseable s : subscriptions.values()) closeQuietly(s);
+        subscriptions.clear();
+    }
+
+    private static void closeQuietly(AutoCloseable s) {
+        if (s == null) return;
+        try {
+            s.close();
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "closing a KV event subscription failed", e);
         }
     }
 
