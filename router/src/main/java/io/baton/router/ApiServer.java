@@ -243,8 +243,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private static ApiException internal(Throwable t, String clientId) {
-        LOG.log(System.Logger.Level.ERROR, "request " + clientId + " failed while preparing", t);
-        return ApiException.internal("Internal error while preparing the request: " + t);
+        LOG.log(System.Logger.Level.ERROR, "request " + clientId + " failed before reaching a worker", t);
+        return ApiException.internal("Internal error: " + t);
     }
 
     /** Answers 413 without reading the rest of the body, then closes the connection (the unread body is still coming). */
@@ -300,6 +300,11 @@ public final class ApiServer implements AutoCloseable {
             } catch (ApiException e) {
                 state = State.DONE;
                 sendError(resp, e);
+                return;
+            } catch (RuntimeException e) {
+                state = State.DONE;
+                router.rejected(500);
+                sendError(resp, internal(e, clientId));
                 return;
             }
             state = State.RUNNING;
