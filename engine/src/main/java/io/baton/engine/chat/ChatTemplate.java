@@ -203,13 +203,10 @@ public final class ChatTemplate {
 
     private void checkSyntax() {
         JinjavaInterpreter interpreter = jinjava.newInterpreter();
-        JinjavaInterpreter.pushCurrent(interpreter);
-        try {
-            interpreter.parse(source);
+        try (var current = JinjavaInterpreter.closeablePushCurrent(interpreter).get()) {
+            current.value().parse(source);
         } catch (RuntimeException e) {
             throw new ChatTemplateException("chat template does not parse: " + oneLine(e.getMessage()), e);
-        } finally {
-            JinjavaInterpreter.popCurrent();
         }
         for (TemplateError error : interpreter.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {

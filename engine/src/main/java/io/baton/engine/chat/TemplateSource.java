@@ -10,8 +10,8 @@ import java.util.regex.Pattern;
 /**
  * Rewrites a Jinja2 template so that Jinjava reads it as Python's Jinja2 does, and lists the filters and tests it uses.
  *
- * <p>Jinjava's expression parser differs from Jinja2 in three ways that real chat templates hit. Each is fixed by a
- * source rewrite that keeps the meaning; text outside tags, comments, raw blocks and string literals is never touched.
+ * <p>Jinjava's parser differs from Jinja2 in ways that real chat templates hit. Each is fixed by a source rewrite that
+ * keeps the meaning; text outside tags, comments, raw blocks and string literals is never touched.
  * <ol>
  *   <li>Slices with a step ({@code messages[::-1]}, Qwen3) do not parse. {@code x[a:b:c]} becomes the method call
  *       {@code x.py_slice(a, b, c)} (missing parts become {@code none}), which {@link PythonMethods} evaluates with
@@ -20,9 +20,14 @@ import java.util.regex.Pattern;
  *       {@code namespace(n=messages|length - 1)} as {@code (n=messages|length) - 1}. Keyword values are wrapped in
  *       parentheses: {@code n=(messages|length - 1)}. Values holding a comma are left alone, because Jinjava would read
  *       {@code (a, b)} as a tuple; macro and call signatures are left alone too.</li>
- *   <li>Jinja2 drops one trailing newline of the template source ({@code keep_trailing_newline=False}); Jinjava can only
- *       drop one of the output, which loses a newline the template printed on purpose. The source's is removed here and
- *       Jinjava is told to keep the output's.</li>
+ *   <li>{@code not} binds tighter than tests and comparisons in Jinjava, looser in Jinja2: Llama 3.1's
+ *       {@code not tools is defined} must mean {@code not (tools is defined)}. The operand of a unary {@code not} is
+ *       parenthesized.</li>
+ *   <li>Jinjava ends an expression at the first pair of closing braces, also inside a nested dict literal; a space is
+ *       put between two closing braces.</li>
+ *   <li>Jinja2 drops one trailing newline of the template source ({@code keep_trailing_newline=False}) and reads
+ *       {@code \r\n} as {@code \n}; Jinjava can only drop one of the output, which loses a newline the template
+ *       printed on purpose. The source's is removed here and Jinjava is told to keep the output's.</li>
  * </ol>
  * Filter and test names are collected so that the caller can make unknown ones fail loudly: Jinjava renders an
  * unknown filter as an empty string without any error.
@@ -252,8 +257,8 @@ final class TemplateSource {
     }
 
     /**
-     * Jinjava ends an expression at the first {@code }}} even inside a dict literal; Jinja2 balances braces. A space
-     * between two closing braces (outside strings) means the same and keeps Jinjava's scanner in step.
+     * Jinjava ends an expression at the first pair of closing braces even inside a dict literal; Jinja2 balances
+     * braces. A space between two closing braces (outside strings) means the same and keeps Jinjava's scanner in step.
      */
     private static String separateClosingBraces(String expr) {
         StringBuilder out = new StringBuilder(expr.length());

@@ -15,8 +15,8 @@ import java.util.random.RandomGeneratorFactory;
  * <ol>
  *   <li>penalties, in place ({@link Penalties});</li>
  *   <li>temperature 0 (or top-k 1): the argmax, ties to the lowest id; no random number is drawn;</li>
- *   <li>weights {@code w_i = exp((l_i - max l) / T)} ({@link SamplingKernels#weight}, float); tokens ranked by logit,
- *       ties to the lower id;</li>
+ *   <li>weights {@code w_i = exp((l_i - max l) × (1/T))} ({@link SamplingKernels#weight}, float); tokens ranked by
+ *       logit, ties to the lower id;</li>
  *   <li>top-k: the k best;</li>
  *   <li>top-p: with {@code Z} the sum of the top-k weights (double, in id order), walk the ranking adding
  *       {@code w_i / Z} and keep tokens up to and including the one where the sum reaches p: the same set as vLLM's
@@ -35,6 +35,7 @@ import java.util.random.RandomGeneratorFactory;
  */
 public final class Sampler {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private static final SecureRandom SEEDS = new SecureRandom();
     /** First cut-off of top-p's candidates: tokens 1000x less likely than the best rarely matter. */
     private static final double FIRST_CUTOFF = 1e-3;
 
@@ -44,7 +45,7 @@ public final class Sampler {
 
     public Sampler(SamplingParams params) {
         this.params = params;
-        this.seed = params.seed() == SamplingParams.RANDOM_SEED ? new SecureRandom().nextLong() & Long.MAX_VALUE : params.seed();
+        this.seed = params.seed() == SamplingParams.RANDOM_SEED ? SEEDS.nextLong() & Long.MAX_VALUE : params.seed();
         // L64X128MixRandom: the JDK's recommended general-purpose algorithm, fully specified, so a seed replays the
         // same stream on every JDK.
         this.random = RandomGeneratorFactory.<RandomGenerator>of("L64X128MixRandom").create(seed);
@@ -80,19 +81,22 @@ public final class Sampler {
 
         Scratch s = SCRATCH.get().ensure(vocabSize);
         float[] w = s.weights;
-        SamplingKernels.weights(logits, vocabSize, logits[best], 1f / params.temperature(), w);
+        float max = logits[best], invTemperature = 1f / params.temperature();
         int kept;
         if (k < vocabSize) {
             kept = topK(logits, vocabSize, k, s.ids); // ranked, best first
+            // Only the candidates need weights; the scalar twin gives the kernel's exact values.
+            for (int j = 0; j < kept; j++) w[s.ids[j]] = SamplingKernels.weight(logits[s.ids[j]], max, invTemperature);
             if (params.topP() < 1f) kept = topPOfRanked(w, s.ids, kept, sumInIdOrder(w, s.ids, kept, s.sorted));
-        } else if (params.topP() < 1f) {
-            kept = topPOverVocabulary(logits, vocabSize, logits[best], w, s);
-        } else if (params.minP() > 0f) {
-            kept = 0;
-            for (int i = 0; i < vocabSize; i++) if (w[i] >= params.minP()) s.ids[kept++] = i;
-            return draw(w, s.ids, kept); // already in id order
         } else {
-            return drawFromAll(w, vocabSize);
+            SamplingKernels.weights(logits, vocabSize, max, invTemperature, w);
+            if (params.topP() == 1f && params.minP() == 0f) return drawFromAll(w, vocabSize);
+            if (params.topP() == 1f) { // min-p alone: one filtering pass, already in id order
+                kept = 0;
+                for (int i = 0; i < vocabSize; i++) if (w[i] >= params.minP()) s.ids[kept++] = i;
+                return draw(w, s.ids, kept);
+            }
+            kept = topPOverVocabulary(logits, vocabSize, max, w, s);
         }
         if (params.minP() > 0f) kept = minP(w, s.ids, kept);
         Arrays.sort(s.ids, 0, kept); // the draw walks the kept tokens in id order
@@ -110,13 +114,18 @@ public final class Sampler {
      */
     private static int topK(float[] logits, int vocabSize, int k, int[] ids) {
         int size = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            if (size < k) {
-                ids[size] = i;
-                siftUpWorst(logits, ids, size++);
-            } else if (ranksBefore(logits, i, ids[0])) {
+        for (; size < k; size++) {
+            ids[size] = size;
+            siftUpWorst(logits, ids, size);
+        }
+        float worst = logits[ids[0]];
+        for (int i = k; i < vocabSize; i++) {
+            // Most tokens fall below the worst kept one: one comparison, no heap work. A later token that equals it
+            // ranks after it (higher id), so only a strictly larger logit enters.
+            if (logits[i] > worst) {
                 ids[0] = i;
                 siftDownWorst(logits, ids, 0, size);
+                worst = logits[ids[0]];
             }
         }
         for (int n = size; n > 1; n--) { // heap sort: the worst goes to the end each time
