@@ -8,7 +8,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 
 /**
- * The router's only view of a worker: in-process now ({@link InProcessWorkerClient}), a control-RPC stub later.
+ * The router's only view of a worker: in the same JVM ({@link InProcessWorkerClient}) or over gRPC (the rpc module's
+ * GrpcWorkerClient).
  * Every method returns quickly and never blocks on the worker's step loop.
  */
 public interface WorkerClient extends AutoCloseable {
