@@ -1,18 +1,15 @@
 package io.baton.cli;
 
-import io.baton.router.DisaggregatedFlow;
 
 import io.baton.router.EmbeddedServer;
 import io.baton.router.RouterConfig;
-import io.baton.router.RoutingPolicy;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -27,12 +24,6 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model file.")
     Path model;
 
-    @Option(names = "--host", paramLabel = "ADDR", defaultValue = RouterConfig.DEFAULT_HOST, description = "Address to listen on (default: ${DEFAULT-VALUE}).")
-    String host;
-
-    @Option(names = "--port", paramLabel = "PORT", defaultValue = "" + RouterConfig.DEFAULT_PORT, description = "TCP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
-    int port;
-
     @Option(names = "--mode", paramLabel = "MODE", defaultValue = "disaggregated",
             description = "disaggregated (a prefill and a decode worker, KV handed over in-process) or colocated (one worker) (default: ${DEFAULT-VALUE}).")
     String mode;
@@ -44,43 +35,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--decode-threads", paramLabel = "N", description = "Engine threads of the decode worker (default: the other half of the cores).")
     Integer decodeThreads;
 
-    @Option(names = "--disaggregation-threshold", paramLabel = "TOKENS", defaultValue = "" + DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS,
-            description = "Prompts shorter than this skip the prefill worker and are prefilled by the decode worker (default: ${DEFAULT-VALUE}).")
-    int minPromptTokens;
-
     @Option(names = "--kv-memory", paramLabel = "SIZE", description = "KV cache memory, e.g. 512M or 2G (default: 1G, or less when a full batch of full contexts needs less).")
     String kvMemory;
 
-    @Option(names = "--policy", paramLabel = "NAME", defaultValue = "cache-aware", description = "Routing policy: cache-aware, least-loaded or round-robin (default: ${DEFAULT-VALUE}).")
-    String policy;
-
-    @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model id clients use (default: the file name without .gguf).")
-    String servedName;
-
-    @Option(names = "--chat-template", paramLabel = "FILE", description = "A Jinja chat template replacing the model's own (for models without one).")
-    Path chatTemplate;
-
-    @Option(names = "--max-body-size", paramLabel = "SIZE", description = "Largest request body; larger ones get 413 (default: 4M).")
-    String maxBody;
-
-    @Option(names = "--max-prompt-tokens", paramLabel = "N", defaultValue = "0", description = "Longest prompt in tokens; 0 = the context length minus one (default: ${DEFAULT-VALUE}).")
-    int maxPromptTokens;
-
-    @Option(names = "--max-concurrent-requests", paramLabel = "N", defaultValue = "" + RouterConfig.DEFAULT_MAX_CONCURRENT_REQUESTS,
-            description = "Requests in flight at once; more get 429 (default: ${DEFAULT-VALUE}).")
-    int maxConcurrent;
-
-    @Option(names = "--ttft-slo", paramLabel = "SECONDS", defaultValue = "" + RouterConfig.DEFAULT_TTFT_SLO_SECONDS,
-            description = "Time-to-first-token objective for admission control (default: ${DEFAULT-VALUE}).")
-    double ttftSlo;
-
-    @Option(names = "--admission-factor", paramLabel = "F", defaultValue = "" + RouterConfig.DEFAULT_ADMISSION_FACTOR,
-            description = "Refuse (429) requests predicted to wait longer than the TTFT objective × F (default: ${DEFAULT-VALUE}).")
-    double admissionFactor;
-
-    @Option(names = "--prepare-threads", paramLabel = "N", defaultValue = "" + RouterConfig.DEFAULT_PREPARE_THREADS,
-            description = "Threads that template and tokenize requests (default: ${DEFAULT-VALUE}).")
-    int prepareThreads;
+    @Mixin
+    RouterOptions router;
 
     @Spec
     CommandSpec spec;
@@ -98,21 +57,9 @@ final class ServeCommand implements Callable<Integer> {
         if (decodeThreads == null) decodeThreads = Math.max(1, cores - threads);
         if (threads < 1) throw new IllegalArgumentException("--prefill-threads must be >= 1, got " + threads);
         if (decodeThreads < 1) throw new IllegalArgumentException("--decode-threads must be >= 1, got " + decodeThreads);
-        if (!RoutingPolicy.NAMES.contains(policy)) {
-            throw new IllegalArgumentException("unknown --policy '" + policy + "' (expected one of " + String.join(", ", RoutingPolicy.NAMES) + ")");
-        }
-        String template = null;
-        if (chatTemplate != null) {
-            try {
-                template = Files.readString(chatTemplate);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("cannot read chat template " + chatTemplate + ": " + e.getMessage(), e);
-            }
-        }
-        RouterConfig cfg = new RouterConfig(host, port, maxBody == null ? RouterConfig.DEFAULT_MAX_BODY_BYTES : parseSize(maxBody, "--max-body-size"),
-                maxPromptTokens, maxConcurrent, ttftSlo, admissionFactor, 0, prepareThreads, RouterConfig.DEFAULT_EVENT_LOOPS, policy);
+        RouterConfig cfg = router.config();
         long kv = kvMemory == null ? 0 : parseSize(kvMemory, "--kv-memory");
-        EmbeddedServer server = EmbeddedServer.start(model, threads, new EmbeddedServer.Options(servedName, template, kv, cfg, m, decodeThreads, minPromptTokens));
+        EmbeddedServer server = EmbeddedServer.start(model, threads, new EmbeddedServer.Options(router.servedName, router.chatTemplateText(), kv, cfg, m, decodeThreads, router.minPromptTokens));
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             server.close();
