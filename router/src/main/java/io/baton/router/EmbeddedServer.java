@@ -21,9 +21,6 @@ import java.util.Optional;
  * code ({@link DisaggregatedFlow}); or one colocated worker (prefill and decode in one continuous batch), the baseline.
  */
 public final class EmbeddedServer implements AutoCloseable {
-    /** KV memory when none is given: 1 GiB, or less when the model's running batch cannot use that much. */
-    public static final long DEFAULT_KV_MEMORY_BYTES = 1L << 30;
-
     private final Model model;
     private final boolean ownsModel;
     /** Models loaded for the extra workers of the disaggregated mode (each worker its own engine and pool). */
@@ -112,7 +109,7 @@ public final class EmbeddedServer implements AutoCloseable {
                 ? Optional.of(new ChatTemplate(options.chatTemplate(), tokenText(m, m.tokenizer().bos()), tokenText(m, m.tokenizer().eos())))
                 : m.chatTemplate();
         KvLayout layout = KvLayout.of(m.config());
-        int blocks = kvBlocks(layout, m.config().contextLength(), options.kvMemoryBytes());
+        int blocks = io.baton.worker.KvBudget.blocks(layout, m.config().contextLength(), options.kvMemoryBytes());
         List<InProcessWorkerClient> workers = new ArrayList<>();
         KvTransport transport = null;
         RequestFlow flow;
@@ -144,22 +141,6 @@ public final class EmbeddedServer implements AutoCloseable {
         }
     }
 
-    /**
-     * KV blocks for a memory budget; with no budget, {@link #DEFAULT_KV_MEMORY_BYTES} capped at what a full running
-     * batch of full contexts needs. Always at least one full context.
-     */
-    static int kvBlocks(KvLayout layout, int contextLength, long bytes) {
-        int oneContext = layout.blocksForTokens(contextLength);
-        if (bytes == 0) {
-            long full = (long) SchedulerConfig.DEFAULT_MAX_RUNNING * oneContext;
-            return (int) Math.max(oneContext, Math.min(full, layout.blocksForBudget(DEFAULT_KV_MEMORY_BYTES)));
-        }
-        int blocks = layout.blocksForBudget(bytes);
-        if (blocks < 1) {
-            throw new IllegalArgumentException("KV memory of " + bytes + " bytes holds no block (one block is " + layout.bytesPerBlock() + " bytes)");
-        }
-        return blocks;
-    }
 
     private static String tokenText(Model m, int id) {
         return id < 0 ? "" : new String(m.tokenizer().tokenBytes(id), java.nio.charset.StandardCharsets.UTF_8);

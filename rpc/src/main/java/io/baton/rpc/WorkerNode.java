@@ -19,9 +19,6 @@ import java.nio.file.Path;
  * ({@link Announcer}).
  */
 public final class WorkerNode implements AutoCloseable {
-    /** KV memory when none is given: 1 GiB, or less when a full running batch of full contexts needs less. */
-    public static final long DEFAULT_KV_MEMORY_BYTES = 1L << 30;
-
     /**
      * @param host          address of the control RPC and of the KV data plane; routers and prefill workers dial it, so
      *                      it must be reachable from them (not a wildcard address for a decode worker)
@@ -65,7 +62,7 @@ public final class WorkerNode implements AutoCloseable {
         GrpcWorkerServer server = null;
         try {
             KvLayout layout = KvLayout.of(m.config());
-            int blocks = kvBlocks(layout, m.config().contextLength(), o.kvMemoryBytes());
+            int blocks = io.baton.worker.KvBudget.blocks(layout, m.config().contextLength(), o.kvMemoryBytes());
             if (o.role() != Role.COLOCATED) transport = new TcpKvTransport(new InetSocketAddress(o.host(), o.kvPort()));
             loop = new EngineLoop(m, m.tokenizer(), SchedulerConfig.defaults(o.role()), layout, blocks, transport);
             // The fingerprint the KV transfer checks: the router compares it with its own model's too.
@@ -84,22 +81,6 @@ public final class WorkerNode implements AutoCloseable {
         }
     }
 
-    /**
-     * KV blocks for a memory budget; with none, {@link #DEFAULT_KV_MEMORY_BYTES} capped at what a full running batch of
-     * full contexts needs, and always at least one full context (as {@code baton serve}).
-     */
-    static int kvBlocks(KvLayout layout, int contextLength, long bytes) {
-        int oneContext = layout.blocksForTokens(contextLength);
-        if (bytes == 0) {
-            long full = (long) SchedulerConfig.DEFAULT_MAX_RUNNING * oneContext;
-            return (int) Math.max(oneContext, Math.min(full, layout.blocksForBudget(DEFAULT_KV_MEMORY_BYTES)));
-        }
-        int blocks = layout.blocksForBudget(bytes);
-        if (blocks < 1) {
-            throw new IllegalArgumentException("KV memory of " + bytes + " bytes holds no block (one block is " + layout.bytesPerBlock() + " bytes)");
-        }
-        return blocks;
-    }
 
     /** Where the control RPC listens ({@code HOST:PORT}, the actual port). */
     public WorkerEndpoint endpoint() {
