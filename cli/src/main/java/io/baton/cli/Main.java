@@ -32,6 +32,8 @@ public final class Main {
     /** The configured command line (also used by tests to run commands in-process). */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        // Every path option also takes hf://OWNER/REPO/FILE.gguf (downloaded once into the cache; see HubModels).
+        cl.registerConverter(java.nio.file.Path.class, HubModels::resolve);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
             err.println("baton: error: " + message(ex));
