@@ -44,22 +44,16 @@ public interface WorkerClient extends AutoCloseable {
      * worker (the router knows nothing of KV layouts). Empty when the worker has no room now. The tokens after the
      * first go to {@code listener}.
      */
-    default CompletionStage<java.util.Optional<byte[]>> reserve(GenerationRequest request, OutputListener listener) {
-        throw new UnsupportedOperationException("worker does not take disaggregated requests");
-    }
+    CompletionStage<java.util.Optional<byte[]>> reserve(GenerationRequest request, OutputListener listener);
 
     /**
      * Prefill role: computes the prompt, pushes its KV to the grant, and reports the first token to {@code listener}
      * (onFinish only if the output ends there).
      */
-    default void submitPrefill(GenerationRequest request, byte[] grant, OutputListener listener) {
-        throw new UnsupportedOperationException("worker does not take disaggregated requests");
-    }
+    void submitPrefill(GenerationRequest request, byte[] grant, OutputListener listener);
 
     /** Decode role: the first token that prefill sampled; the request starts decoding once its KV has landed too. */
-    default void firstToken(String requestId, int token) {
-        throw new UnsupportedOperationException("worker does not take disaggregated requests");
-    }
+    void firstToken(String requestId, int token);
 
     @Override
     void close();

@@ -90,4 +90,20 @@ final class ControlledWorkerClient implements WorkerClient {
     public void close() {
         delegate.close();
     }
+
+    // A colocated worker only: the disaggregated calls are never routed to it.
+    @Override
+    public java.util.concurrent.CompletionStage<java.util.Optional<byte[]>> reserve(io.baton.worker.GenerationRequest request, io.baton.worker.OutputListener listener) {
+        throw new AssertionError("a colocated test worker got a decode reservation");
+    }
+
+    @Override
+    public void submitPrefill(io.baton.worker.GenerationRequest request, byte[] grant, io.baton.worker.OutputListener listener) {
+        throw new AssertionError("a colocated test worker got a prefill request");
+    }
+
+    @Override
+    public void firstToken(String requestId, int token) {
+        throw new AssertionError("a colocated test worker got a first token");
+    }
 }
