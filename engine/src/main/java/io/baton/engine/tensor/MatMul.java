@@ -65,18 +65,20 @@ public final class MatMul {
     }
 
     private static void decode(Tensor w, RowKernel kernel, float[] x, float[] out, WorkerPool pool, int rows, int cols) {
-        MemorySegment data = w.data();
+        MemorySegment data = RawWeights.segment(w);
+        long base = RawWeights.base(w);
         long rowBytes = w.rowBytes();
         int grain = (int) Math.max(1, Math.min(rows, DECODE_CHUNK_BYTES / rowBytes));
         pool.forRange(rows, grain, (from, to) -> {
             float[] tmp = SCRATCH.get();
-            for (int r = from; r < to; r++) out[r] = kernel.dot(data, r * rowBytes, x, 0, cols, tmp);
+            kernel.dotRows(data, base + from * rowBytes, rowBytes, to - from, x, cols, tmp, out, from);
         });
     }
 
     private static void prefill(Tensor w, RowKernel kernel, float[] x, int tokens, float[] out, WorkerPool pool,
                                 int rows, int cols) {
-        MemorySegment data = w.data();
+        MemorySegment data = RawWeights.segment(w);
+        long base = RawWeights.base(w);
         GgmlType type = w.type();
         long rowBytes = w.rowBytes();
         // Column slice: a multiple of 256 (a whole number of blocks of every type) unless it is all the columns.
@@ -98,7 +100,7 @@ public final class MatMul {
                     int r0 = 4 * q, nr = Math.min(4, rows - r0);
                     for (int i = 0; i < 4; i++) {
                         if (i < nr) {
-                            kernel.dequantize(data, (r0 + i) * rowBytes + byteOff, panel, i * kn, kn);
+                            kernel.dequantize(data, base + (r0 + i) * rowBytes + byteOff, panel, i * kn, kn);
                         } else {
                             java.util.Arrays.fill(panel, i * kn, (i + 1) * kn, 0f);
                         }

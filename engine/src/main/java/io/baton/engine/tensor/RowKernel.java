@@ -24,6 +24,15 @@ abstract sealed class RowKernel
      */
     abstract float dot(MemorySegment w, long off, float[] x, int xOff, int n, float[] tmp);
 
+    /**
+     * {@link #dot} of {@code rows} consecutive rows ({@code rowBytes} apart, the first at {@code off}) with the same
+     * {@code x}, into {@code out[outOff ..]}. Kernels override it when working on several rows at once pays (the
+     * activation loads and the loop overhead are shared).
+     */
+    void dotRows(MemorySegment w, long off, long rowBytes, int rows, float[] x, int n, float[] tmp, float[] out, int outOff) {
+        for (int r = 0; r < rows; r++) out[outOff + r] = dot(w, off + r * rowBytes, x, 0, n, tmp);
+    }
+
     /** The same values as {@link Dequant#row}, bit for bit. */
     abstract void dequantize(MemorySegment w, long off, float[] out, int outOff, int n);
 

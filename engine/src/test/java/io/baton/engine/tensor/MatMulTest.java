@@ -63,6 +63,33 @@ class MatMulTest {
 
     @Test
     void fastMatchesReferenceForEveryTypeAndOddSizes() {
+        // Production path: native weights read through RawWeights' whole-address-space segment.
+        assertThat(RawWeights.checked).isFalse();
+        fastMatchesReference();
+    }
+
+    @Test
+    void checkedAccessCatchesNothingOutOfBounds() {
+        // The same cases through each tensor's own segment: with VECTOR_ACCESS_OOB_CHECK=2 (set for the tests), any
+        // kernel load outside its matrix throws here, which the absolute-address path above cannot detect.
+        RawWeights.checked = true;
+        try {
+            fastMatchesReference();
+        } finally {
+            RawWeights.checked = false;
+        }
+    }
+
+    @Test
+    void refusesWeightsWhoseMemoryWasReleased() {
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
+        Tensor w = new Tensor("released", GgmlType.Q8_0, new long[] {32, 2}, arena.allocate(68, 64));
+        arena.close();
+        assertThatThrownBy(() -> MatMul.matmul(w, new float[32], 1, new float[2], one))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
+    }
+
+    private void fastMatchesReference() {
         int[] rowsList = {1, 3, 17, 67};
         int[] tokensList = {1, 2, 3, 5, 8, 13};
         long seed = 1;
