@@ -20,9 +20,11 @@ final class RouterOptions {
     @Option(names = "--policy", paramLabel = "NAME", defaultValue = "cache-aware", description = "Routing policy: cache-aware, least-loaded or round-robin (default: ${DEFAULT-VALUE}).")
     String policy;
 
-    @Option(names = "--disaggregation-threshold", paramLabel = "TOKENS", defaultValue = "" + DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS,
-            description = "Prompts shorter than this skip the prefill worker and are prefilled by the decode worker (default: ${DEFAULT-VALUE}).")
-    int minPromptTokens;
+    @Option(names = "--disaggregation-threshold", paramLabel = "TOKENS|auto", defaultValue = "auto",
+            description = "Prompts shorter than this skip the prefill worker and are prefilled by the decode worker; auto: measured at"
+                    + " startup, the prompt length the decode worker prefills within the TPOT objective (serve; the cluster router uses "
+                    + DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS + ") (default: ${DEFAULT-VALUE}).")
+    String disaggregationThreshold;
 
     @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model id clients use (default: the file name without .gguf).")
     String servedName;
@@ -69,5 +71,18 @@ final class RouterOptions {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read chat template " + chatTemplate + ": " + e.getMessage(), e);
         }
+    }
+
+    /** {@code --disaggregation-threshold} as tokens, or {@link DisaggregatedFlow#AUTO}. */
+    int minPromptTokens() {
+        String v = disaggregationThreshold.trim();
+        if (v.equalsIgnoreCase("auto")) return DisaggregatedFlow.AUTO;
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 0) return n;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("--disaggregation-threshold must be a number of tokens >= 0 or auto, got '" + disaggregationThreshold + "'");
     }
 }

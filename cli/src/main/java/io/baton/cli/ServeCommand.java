@@ -59,7 +59,7 @@ final class ServeCommand implements Callable<Integer> {
         if (decodeThreads < 1) throw new IllegalArgumentException("--decode-threads must be >= 1, got " + decodeThreads);
         RouterConfig cfg = router.config();
         long kv = kvMemory == null ? 0 : parseSize(kvMemory, "--kv-memory");
-        EmbeddedServer server = EmbeddedServer.start(model, threads, new EmbeddedServer.Options(router.servedName, router.chatTemplateText(), kv, cfg, m, decodeThreads, router.minPromptTokens));
+        EmbeddedServer server = EmbeddedServer.start(model, threads, new EmbeddedServer.Options(router.servedName, router.chatTemplateText(), kv, cfg, m, decodeThreads, router.minPromptTokens()));
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             server.close();
@@ -67,6 +67,10 @@ final class ServeCommand implements Callable<Integer> {
         }, "baton-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         PrintWriter out = spec.commandLine().getOut();
+        if (server.disaggregationThreshold() >= 0) {
+            out.println("Conditional disaggregation: prompts under " + server.disaggregationThreshold()
+                    + " tokens are prefilled by the decode worker (--disaggregation-threshold)");
+        }
         out.println("Baton listening on " + server.url());
         out.flush();
         stopped.await();

@@ -35,13 +35,17 @@ class ServeCommandTest {
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            String line = CompletableFuture.supplyAsync(() -> {
+            java.util.function.Supplier<String> next = () -> {
                 try {
                     return out.readLine();
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-            }).get(60, TimeUnit.SECONDS);
+            };
+            String first = CompletableFuture.supplyAsync(next).get(60, TimeUnit.SECONDS);
+            // The default threshold is measured at startup on the decode worker (--disaggregation-threshold auto).
+            assertThat(first).matches("Conditional disaggregation: prompts under \\d+ tokens are prefilled by the decode worker .*");
+            String line = CompletableFuture.supplyAsync(next).get(60, TimeUnit.SECONDS);
             assertThat(line).matches("Baton listening on http://127\\.0\\.0\\.1:\\d+");
             String url = line.substring("Baton listening on ".length());
             assertThat(url).doesNotEndWith(":0");
@@ -73,7 +77,9 @@ class ServeCommandTest {
                 List.of("serve", "--model", "/nonexistent/model.gguf", "--port", "0"),
                 List.of("serve", "--model", "x.gguf", "--policy", "random"),
                 List.of("serve", "--model", "x.gguf", "--kv-memory", "12Q"),
-                List.of("serve", "--model", "x.gguf", "--port", "70000"))) {
+                List.of("serve", "--model", "x.gguf", "--port", "70000"),
+                List.of("serve", "--model", "x.gguf", "--disaggregation-threshold", "soon"),
+                List.of("serve", "--model", "x.gguf", "--disaggregation-threshold", "-3"))) {
             CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
             assertThat(r.exit()).as(args.toString()).isEqualTo(Main.EXIT_ERROR);
             assertThat(r.err()).as(args.toString()).startsWith("baton: error: ");

@@ -18,8 +18,36 @@ import java.util.function.Function;
  * <p>The listener hears exactly one end ({@code onFinish} or {@code onError}) whatever the workers report.
  */
 public final class DisaggregatedFlow implements RequestFlow {
-    /** Default threshold: prompts of fewer tokens skip the prefill worker. See docs/serving.md for how it was chosen. */
+    /**
+     * Threshold used where nothing was measured (a cluster router, which does not run an engine): two KV blocks of
+     * tokens. {@code baton serve} measures its own instead ({@link #thresholdFor}).
+     */
     public static final int DEFAULT_MIN_PROMPT_TOKENS = 32;
+
+    /** Marks a threshold to be measured at startup ({@code --disaggregation-threshold auto}). */
+    public static final int AUTO = -1;
+
+    /** The TPOT objective of the seed documents (P90 TPOT ≤ 40 ms), which bounds a local prefill. */
+    public static final double DEFAULT_TPOT_SLO_SECONDS = 0.04;
+
+    /**
+     * The measured threshold: the prompt length the decode worker prefills within one TPOT objective.
+     *
+     * <p>Why this bound: a prompt prefilled by the decode worker itself runs inside its decode loop, so every stream in
+     * its running batch waits for it: one inter-token gap grows by {@code tokens / prefillSpeed}. Up to this length
+     * the stall stays within one TPOT objective and the new request saves the grant round trip and the KV transfer;
+     * longer prompts would push running streams past their objective, so they go to the prefill worker (DistServe's
+     * argument for disaggregation; Dynamo's "conditional disaggregation" has the same switch as a fixed length).
+     *
+     * @param prefillTokensPerSecond the decode worker's measured prefill speed
+     * @param tpotSloSeconds         the per-token latency objective
+     */
+    public static int thresholdFor(double prefillTokensPerSecond, double tpotSloSeconds) {
+        if (!(prefillTokensPerSecond > 0) || !(tpotSloSeconds > 0)) {
+            throw new IllegalArgumentException("prefill speed and TPOT objective must be > 0, got " + prefillTokensPerSecond + " and " + tpotSloSeconds);
+        }
+        return (int) Math.min(Integer.MAX_VALUE, Math.floor(prefillTokensPerSecond * tpotSloSeconds));
+    }
 
     private final int minPromptTokens;
 

@@ -4,6 +4,7 @@ import io.baton.engine.Model;
 import io.baton.engine.chat.ChatTemplate;
 import io.baton.engine.kv.KvLayout;
 import io.baton.worker.EngineLoop;
+import io.baton.worker.PrefillProbe;
 import io.baton.worker.scheduler.Role;
 import io.baton.worker.scheduler.SchedulerConfig;
 
@@ -21,6 +22,7 @@ import java.util.Optional;
  * code ({@link DisaggregatedFlow}); or one colocated worker (prefill and decode in one continuous batch), the baseline.
  */
 public final class EmbeddedServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(EmbeddedServer.class.getName());
     private final Model model;
     private final boolean ownsModel;
     /** Models loaded for the extra workers of the disaggregated mode (each worker its own engine and pool). */
@@ -29,6 +31,7 @@ public final class EmbeddedServer implements AutoCloseable {
     private final KvTransport transport;
     private final Router router;
     private final ApiServer api;
+    private final RequestFlow flow;
 
     /**
      * What to serve and how.
@@ -42,7 +45,9 @@ public final class EmbeddedServer implements AutoCloseable {
         public Options {
             if (kvMemoryBytes < 0) throw new IllegalArgumentException("KV memory must be >= 0 bytes (0 = default), got " + kvMemoryBytes);
             if (decodeThreads < 0) throw new IllegalArgumentException("decode threads must be >= 1 (0 = same as prefill), got " + decodeThreads);
-            if (minPromptTokens < 0) throw new IllegalArgumentException("disaggregation threshold must be >= 0, got " + minPromptTokens);
+            if (minPromptTokens < 0 && minPromptTokens != DisaggregatedFlow.AUTO) {
+                throw new IllegalArgumentException("disaggregation threshold must be >= 0 (or auto), got " + minPromptTokens);
+            }
         }
 
         /** The colocated mode (one worker), as before the disaggregated default existed. */
@@ -51,7 +56,7 @@ public final class EmbeddedServer implements AutoCloseable {
         }
 
         public static Options defaults() {
-            return new Options(null, null, 0, RouterConfig.defaults(), Mode.DISAGGREGATED, 0, DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS);
+            return new Options(null, null, 0, RouterConfig.defaults(), Mode.DISAGGREGATED, 0, DisaggregatedFlow.AUTO);
         }
     }
 
@@ -64,7 +69,8 @@ public final class EmbeddedServer implements AutoCloseable {
     }
 
     private EmbeddedServer(Model model, boolean ownsModel, List<Model> extraModels, List<InProcessWorkerClient> workers,
-                           KvTransport transport, Router router, ApiServer api) {
+                           KvTransport transport, Router router, ApiServer api, RequestFlow flow) {
+        this.flow = flow;
         this.model = model;
         this.ownsModel = ownsModel;
         this.extraModels = extraModels;
@@ -127,12 +133,12 @@ public final class EmbeddedServer implements AutoCloseable {
                 workers.add(new InProcessWorkerClient("prefill-0", prefill, true));
                 EngineLoop decode = new EngineLoop(decodeModel, decodeModel.tokenizer(), SchedulerConfig.defaults(Role.DECODE), layout, blocks, transport);
                 workers.add(new InProcessWorkerClient("decode-0", decode, true));
-                flow = new DisaggregatedFlow(options.minPromptTokens());
+                flow = new DisaggregatedFlow(threshold(decodeModel, options.minPromptTokens()));
             }
             router = new Router(name, options.router(), List.copyOf(workers), flow);
             ServedModel served = new ServedModel(name, m.tokenizer(), template, m.config().contextLength(), System.currentTimeMillis() / 1000);
             ApiServer api = ApiServer.start(router, served, options.router());
-            return new EmbeddedServer(m, ownsModel, decodeModel == null ? List.of() : List.of(decodeModel), List.copyOf(workers), transport, router, api);
+            return new EmbeddedServer(m, ownsModel, decodeModel == null ? List.of() : List.of(decodeModel), List.copyOf(workers), transport, router, api, flow);
         } catch (RuntimeException e) {
             if (router != null) router.close();
             for (InProcessWorkerClient w : workers) w.close();
@@ -141,6 +147,28 @@ public final class EmbeddedServer implements AutoCloseable {
         }
     }
 
+
+    /**
+     * The disaggregation threshold: as given, or for {@link DisaggregatedFlow#AUTO} measured on the decode worker's
+     * engine ({@link PrefillProbe}) and bounded by the TPOT objective ({@link DisaggregatedFlow#thresholdFor}).
+     */
+    /**
+     * Prompts shorter than this are prefilled by the decode worker (conditional disaggregation); -1 in the colocated
+     * mode, where there is no prefill worker.
+     */
+    public int disaggregationThreshold() {
+        return flow instanceof DisaggregatedFlow d ? d.minPromptTokens() : -1;
+    }
+
+    private static int threshold(Model decodeModel, int given) {
+        if (given != DisaggregatedFlow.AUTO) return given;
+        double speed = PrefillProbe.tokensPerSecond(decodeModel);
+        int t = DisaggregatedFlow.thresholdFor(speed, DisaggregatedFlow.DEFAULT_TPOT_SLO_SECONDS);
+        LOG.log(System.Logger.Level.INFO, () -> String.format(java.util.Locale.ROOT, "conditional disaggregation: prompts under %d"
+                + " tokens are prefilled by the decode worker (it prefills %.0f tokens/s; TPOT objective %.3f s)", t, speed,
+                DisaggregatedFlow.DEFAULT_TPOT_SLO_SECONDS));
+        return t;
+    }
 
     private static String tokenText(Model m, int id) {
         return id < 0 ? "" : new String(m.tokenizer().tokenBytes(id), java.nio.charset.StandardCharsets.UTF_8);
