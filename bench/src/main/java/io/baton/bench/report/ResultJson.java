@@ -107,7 +107,7 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
-    static void client(JsonGenerator g, ClientStats c) throws IOException {
+    public static void client(JsonGenerator g, ClientStats c) throws IOException {
         g.writeStartObject();
         g.writeNumberField("event_loops", c.eventLoops());
         dist(g, "timer_lag", c.timerLag());
@@ -148,7 +148,7 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
-    static void dist(JsonGenerator g, String name, Distribution d) throws IOException {
+    public static void dist(JsonGenerator g, String name, Distribution d) throws IOException {
         g.writeObjectFieldStart(name);
         g.writeNumberField("count", d.count());
         num(g, "mean", d.mean());
@@ -159,7 +159,7 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
-    static void num(JsonGenerator g, String name, double v) throws IOException {
+    public static void num(JsonGenerator g, String name, double v) throws IOException {
         if (Double.isNaN(v) || Double.isInfinite(v)) g.writeNullField(name);
         else g.writeNumberField(name, v);
     }
