@@ -36,8 +36,8 @@ import java.util.logging.Logger;
  * </ul>
  */
 @Command(name = "router", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Measures the router's overhead per streamed token: the real HTTP front and router in front of scripted",
-                "workers (no model), N concurrent streams; reports arrival minus worker hand-over per token, and router CPU."})
+        description = "Measures the router's overhead per streamed token: the real HTTP front and router in front of scripted"
+                + " workers (no model), N concurrent streams; reports arrival minus worker hand-over per token, and router CPU.")
 public final class BenchRouterCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "FILE", description = "GGUF file for the router's tokenizer, chat template and context length (weights are not read). Required unless --url.")
     Path model;

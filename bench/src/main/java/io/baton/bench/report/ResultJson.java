@@ -107,6 +107,7 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
+    /** The {@code client} object (also written by {@code baton bench router}). */
     public static void client(JsonGenerator g, ClientStats c) throws IOException {
         g.writeStartObject();
         g.writeNumberField("event_loops", c.eventLoops());
@@ -148,6 +149,7 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
+    /** A distribution as {@code name: {count, mean, std, min, max, p50, ...}}. */
     public static void dist(JsonGenerator g, String name, Distribution d) throws IOException {
         g.writeObjectFieldStart(name);
         g.writeNumberField("count", d.count());
@@ -159,6 +161,7 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
+    /** A number field, null when it cannot be computed (NaN or infinite). */
     public static void num(JsonGenerator g, String name, double v) throws IOException {
         if (Double.isNaN(v) || Double.isInfinite(v)) g.writeNullField(name);
         else g.writeNumberField(name, v);
