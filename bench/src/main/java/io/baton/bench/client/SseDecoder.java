@@ -35,19 +35,33 @@ public final class SseDecoder {
     /** What one data payload said. */
     private static final class Event {
         boolean text;
+        /** The generated text itself, read only when the decoder keeps texts. */
+        String piece;
         String finish, error;
         int completion = -1, prompt = -1;
     }
 
     private final Endpoint endpoint;
+    private final boolean keepText;
     private long[] tokens = new long[64];
+    private String[] texts;
     private int nTokens, completion = -1, prompt = -1;
     private long lastEvent;
     private boolean done;
     private String finish, code, message;
 
     public SseDecoder(Endpoint endpoint) {
+        this(endpoint, false);
+    }
+
+    /**
+     * @param keepText also keep the text of every token event ({@link StreamOutcome#tokenTexts()}): one string per
+     *                 token, so only for tools that must read it ({@code baton bench router} matches tokens by it)
+     */
+    public SseDecoder(Endpoint endpoint, boolean keepText) {
         this.endpoint = endpoint;
+        this.keepText = keepText;
+        this.texts = keepText ? new String[64] : null;
     }
 
     /** Decodes a whole record at once. */
@@ -107,7 +121,7 @@ public final class SseDecoder {
             if (done) continue;
             Event ev;
             try {
-                ev = parse(buf, off, len, endpoint);
+                ev = parse(buf, off, len, endpoint, keepText);
             } catch (IOException | IllegalStateException ex) {
                 code = "malformed_sse";
                 message = "not a JSON object: " + abbreviate(new String(buf, off, len, StandardCharsets.UTF_8));
@@ -121,6 +135,10 @@ public final class SseDecoder {
             }
             if (ev.text) {
                 if (nTokens == tokens.length) tokens = Arrays.copyOf(tokens, nTokens * 2);
+                if (keepText) {
+                    if (nTokens == texts.length) texts = Arrays.copyOf(texts, nTokens * 2);
+                    texts[nTokens] = ev.piece;
+                }
                 tokens[nTokens++] = seg.nanos()[e];
             }
             if (ev.finish != null) finish = ev.finish;
@@ -153,7 +171,8 @@ public final class SseDecoder {
                 m = "stream carried no generated text";
             }
         }
-        return new StreamOutcome(Arrays.copyOf(tokens, nTokens), lastEvent, completion, prompt, finish, c, m);
+        return new StreamOutcome(Arrays.copyOf(tokens, nTokens), lastEvent, completion, prompt, finish, c, m,
+                keepText ? Arrays.copyOf(texts, nTokens) : null);
     }
 
     /**
@@ -161,7 +180,7 @@ public final class SseDecoder {
      * {@code delta.reasoning_content}, {@code delta.reasoning} or {@code text}, and {@code finish_reason}) and
      * {@code usage}; everything else is skipped unread.
      */
-    static Event parse(byte[] buf, int off, int len, Endpoint endpoint) throws IOException {
+    static Event parse(byte[] buf, int off, int len, Endpoint endpoint, boolean keepText) throws IOException {
         Event ev = new Event();
         try (JsonParser p = JSON.createParser(buf, off, len)) {
             if (p.nextToken() != JsonToken.START_OBJECT) throw new IllegalStateException("not an object");
@@ -182,7 +201,7 @@ public final class SseDecoder {
                         }
                         boolean first = true;
                         while (p.nextToken() != JsonToken.END_ARRAY) {
-                            if (first && p.currentToken() == JsonToken.START_OBJECT) choice(p, ev, endpoint);
+                            if (first && p.currentToken() == JsonToken.START_OBJECT) choice(p, ev, endpoint, keepText);
                             else p.skipChildren();
                             first = false;
                         }
@@ -208,7 +227,7 @@ public final class SseDecoder {
         return ev;
     }
 
-    private static void choice(JsonParser p, Event ev, Endpoint endpoint) throws IOException {
+    private static void choice(JsonParser p, Event ev, Endpoint endpoint, boolean keepText) throws IOException {
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String f = p.currentName();
             JsonToken v = p.nextToken();
@@ -216,12 +235,14 @@ public final class SseDecoder {
                 ev.finish = p.getText();
             } else if (endpoint == Endpoint.COMPLETIONS && f.equals("text") && v == JsonToken.VALUE_STRING) {
                 ev.text |= p.getTextLength() > 0;
+                if (keepText) ev.piece = append(ev.piece, p.getText());
             } else if (endpoint == Endpoint.CHAT && f.equals("delta") && v == JsonToken.START_OBJECT) {
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String d = p.currentName();
                     JsonToken dv = p.nextToken();
                     if (dv == JsonToken.VALUE_STRING && (d.equals("content") || d.equals("reasoning_content") || d.equals("reasoning"))) {
                         ev.text |= p.getTextLength() > 0;
+                        if (keepText) ev.piece = append(ev.piece, p.getText());
                     } else {
                         p.skipChildren();
                     }
@@ -230,6 +251,11 @@ public final class SseDecoder {
                 p.skipChildren();
             }
         }
+    }
+
+    /** The text fields of one event, joined (an event rarely has more than one). */
+    private static String append(String piece, String more) {
+        return piece == null ? more : piece + more;
     }
 
     private static boolean startsWith(byte[] b, int from, int to, byte[] prefix) {

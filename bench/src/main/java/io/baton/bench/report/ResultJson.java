@@ -107,7 +107,8 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
-    static void client(JsonGenerator g, ClientStats c) throws IOException {
+    /** The {@code client} object (also written by {@code baton bench router}). */
+    public static void client(JsonGenerator g, ClientStats c) throws IOException {
         g.writeStartObject();
         g.writeNumberField("event_loops", c.eventLoops());
         dist(g, "timer_lag", c.timerLag());
@@ -148,7 +149,8 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
-    static void dist(JsonGenerator g, String name, Distribution d) throws IOException {
+    /** A distribution as {@code name: {count, mean, std, min, max, p50, ...}}. */
+    public static void dist(JsonGenerator g, String name, Distribution d) throws IOException {
         g.writeObjectFieldStart(name);
         g.writeNumberField("count", d.count());
         num(g, "mean", d.mean());
@@ -159,7 +161,8 @@ public final class ResultJson {
         g.writeEndObject();
     }
 
-    static void num(JsonGenerator g, String name, double v) throws IOException {
+    /** A number field, null when it cannot be computed (NaN or infinite). */
+    public static void num(JsonGenerator g, String name, double v) throws IOException {
         if (Double.isNaN(v) || Double.isInfinite(v)) g.writeNullField(name);
         else g.writeNumberField(name, v);
     }

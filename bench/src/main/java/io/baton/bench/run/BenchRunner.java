@@ -45,6 +45,24 @@ public final class BenchRunner {
     public static RunResult run(StreamClient client, RequestBodies bodies, Endpoint endpoint, List<BenchRequest> requests,
                                 double[] offsets, double requestRate, int maxConcurrency, double durationSec, String runId,
                                 Progress progress) throws InterruptedException {
+        return run(client, bodies, endpoint, requests, offsets, requestRate, maxConcurrency, durationSec, runId, progress, null);
+    }
+
+    /** What a tool that reads the streams' text gets: each finished stream's decoded outcome, texts included. */
+    @FunctionalInterface
+    public interface OutcomeListener {
+        /** On the decoder thread, once per sent request, before the run returns; must be quick and must not throw. */
+        void onOutcome(int requestIndex, StreamOutcome outcome);
+    }
+
+    /**
+     * As {@link #run(StreamClient, RequestBodies, Endpoint, List, double[], double, int, double, String, Progress)};
+     * with a non-null {@code outcomes}, every token's text is kept ({@link StreamOutcome#tokenTexts()}) and each
+     * stream's outcome is handed to it.
+     */
+    public static RunResult run(StreamClient client, RequestBodies bodies, Endpoint endpoint, List<BenchRequest> requests,
+                                double[] offsets, double requestRate, int maxConcurrency, double durationSec, String runId,
+                                Progress progress, OutcomeListener outcomes) throws InterruptedException {
         int n = requests.size();
         Semaphore slots = maxConcurrency > 0 ? new Semaphore(maxConcurrency, true) : null;
         Semaphore finished = new Semaphore(0);
@@ -67,7 +85,7 @@ public final class BenchRunner {
                 BenchRequest req = requests.get(i);
                 StreamRecord rec = new StreamRecord(i, runId + "-" + req.index());
                 records[i] = rec;
-                SseDecoder dec = new SseDecoder(endpoint);   // touched only on the decoder thread, in order
+                SseDecoder dec = new SseDecoder(endpoint, outcomes != null);   // touched only on the decoder thread, in order
                 rec.sink = seg -> decoder.execute(() -> dec.feed(seg));
                 rec.scheduledNanos = t0 + (long) (offsets[i] * 1e9);
                 for (long now; (now = System.nanoTime()) < rec.scheduledNanos; ) LockSupport.parkNanos(rec.scheduledNanos - now);
@@ -82,7 +100,9 @@ public final class BenchRunner {
                     decoder.execute(() -> {
                         try {
                             dec.feed(last);
-                            results[pos] = result(r, dec.finish(r.errorCode, r.errorMessage, trailing), req, t0);
+                            StreamOutcome o = dec.finish(r.errorCode, r.errorMessage, trailing);
+                            results[pos] = result(r, o, req, t0);
+                            if (outcomes != null) outcomes.onOutcome(pos, o);
                         } catch (RuntimeException e) { // a decoder bug must not hang the run: count it, with its cause
                             results[pos] = new RequestResult(req.index(), (r.scheduledNanos - t0) / 1e9, (r.sendNanos - t0) / 1e9,
                                     new double[0], (r.endNanos - t0) / 1e9, req.inputTokens(), -1, 0, req.outputTokens(),

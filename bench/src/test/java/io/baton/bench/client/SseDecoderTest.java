@@ -76,4 +76,19 @@ class SseDecoderTest {
         assertThat(o.errorCode()).isEqualTo("disconnected");
         assertThat(o.tokenNanos()).containsExactly(1L, 2L);
     }
+
+    @Test
+    void keepsEachTokensTextOnlyWhenAsked() {
+        String body = chat("Hel") + chat("lo \\\"x\\\"") + "data: {\"choices\":[{\"delta\":{\"content\":\"\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+        SseDecoder keeping = new SseDecoder(Endpoint.CHAT, true);
+        keeping.feed(record(body, 3L).drain());
+        StreamOutcome o = keeping.finish(null, null, 0);
+        assertThat(o.tokenNanos()).containsExactly(3L, 3L);
+        assertThat(o.tokenTexts()).containsExactly("Hel", "lo \"x\"");   // JSON escapes decoded; the empty finish chunk is no token
+        assertThat(SseDecoder.decode(record(body, 3L), Endpoint.CHAT).tokenTexts()).isNull();
+
+        SseDecoder completions = new SseDecoder(Endpoint.COMPLETIONS, true);
+        completions.feed(record("data: {\"choices\":[{\"text\":\"a\"}]}\n\n".repeat(70) + "data: [DONE]\n\n", 1L).drain());
+        assertThat(completions.finish(null, null, 0).tokenTexts()).hasSize(70).containsOnly("a");   // past the first array size
+    }
 }
