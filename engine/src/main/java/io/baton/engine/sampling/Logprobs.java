@@ -32,6 +32,17 @@ public final class Logprobs {
     }
 
     /**
+     * What a request that asked for log-probabilities gets with {@code token}: its log-probability and the {@code n}
+     * most likely tokens.
+     *
+     * @param logprobs a row of {@link #logSoftmax}
+     */
+    public static TokenLogprobs forToken(float[] logprobs, int vocabSize, int token, int n) {
+        if (token < 0 || token >= vocabSize) throw new IllegalArgumentException("token " + token + " is not in a vocabulary of " + vocabSize);
+        return new TokenLogprobs(token, logprobs[token], top(logprobs, vocabSize, n));
+    }
+
+    /**
      * The n most likely tokens, most likely first, ties to the lower id; selected with a bounded heap (no full sort).
      *
      * @param n 0 to {@link #MAX_TOP_LOGPROBS}

@@ -50,4 +50,16 @@ class LogprobsTest {
             assertThat(Logprobs.top(lp, n, k)).isEqualTo(expected);
         }
     }
+
+    @Test
+    void forTokenGivesTheChosenTokensLogprobAndTheTopN() {
+        float[] lp = Logprobs.logSoftmax(new float[]{1f, 3f, 2f, 3f}, 4);
+        TokenLogprobs t = Logprobs.forToken(lp, 4, 2, 2);
+        assertThat(t.token()).isEqualTo(2);
+        assertThat(t.logprob()).isEqualTo(lp[2]);
+        assertThat(t.top()).containsExactly(new TokenLogprob(1, lp[1]), new TokenLogprob(3, lp[3]));
+        assertThat(Logprobs.forToken(lp, 4, 0, 0).top()).isEmpty();
+        assertThatThrownBy(() -> Logprobs.forToken(lp, 4, 4, 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("token 4");
+    }
 }
