@@ -78,6 +78,8 @@ public final class EngineLoop implements AutoCloseable {
     private volatile boolean layerwise = true;
     private volatile Throwable failure;
     private long steps;
+    /** Rows for log-probabilities, reused for every token that asks for them (allocated at the first). */
+    private float[] rawRow, logprobScratch;
 
     /**
      * @param kvBlocks KV memory in blocks of {@link KvLayout#DEFAULT_BLOCK_SIZE} tokens
@@ -346,14 +348,19 @@ public final class EngineLoop implements AutoCloseable {
             ScheduledChunk c = st.chunks().get(i);
             if (!c.samples()) continue;
             OutputProcessor out = outputs.get(c.request().id());
-            float[] l = Arrays.copyOfRange(logits, row * vocab, (row + 1) * vocab);
+            int base = row * vocab;
+            float[] l = Arrays.copyOfRange(logits, base, base + vocab);
             row++;
-            // Log-probabilities of the raw distribution: taken before the sampler writes penalties into the row.
-            float[] lp = out.wantsLogprobs() ? Logprobs.logSoftmax(l, vocab) : null;
-            sampled[i] = out.sampler.sample(l, vocab, out.counts);
-            if (lp != null) {
+            sampled[i] = out.sampler.sample(l, vocab, out.counts); // writes penalties into its copy only
+            if (out.wantsLogprobs()) {
+                // Of the raw distribution: the step's row, which the sampler's copy left untouched.
+                if (rawRow == null) {
+                    rawRow = new float[vocab];
+                    logprobScratch = new float[vocab];
+                }
+                System.arraycopy(logits, base, rawRow, 0, vocab);
                 if (logprobs == null) logprobs = new TokenLogprobs[st.chunks().size()];
-                logprobs[i] = Logprobs.forToken(lp, vocab, sampled[i], out.topLogprobs);
+                logprobs[i] = Logprobs.forToken(rawRow, vocab, sampled[i], out.topLogprobs, logprobScratch);
             }
         }
         scheduler.update(st, sampled);
