@@ -1,6 +1,7 @@
 package io.baton.router;
 
 import io.baton.engine.sampling.FinishReason;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.worker.OutputListener;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -277,6 +278,13 @@ public final class ApiServer implements AutoCloseable {
         OpenAiJson.Chunks chunks;
         /** Non-streamed text, appended on worker threads (one at a time) and read once the request has finished. */
         private final StringBuilder text = new StringBuilder();
+        /** Set when the request asked for log-probabilities, else null. */
+        LogprobsJson logprobsJson;
+        /**
+         * The tokens' log-probabilities not written yet: non-streamed, all of them (guarded by {@link #text}); streamed,
+         * those of tokens whose text has not been sent yet (on the event loop only), sent with the next chunk of text.
+         */
+        private final List<TokenLogprobs> logprobs = new ArrayList<>();
 
         Exchange(HttpServerRequest req, String clientId, boolean chat, long arrival) {
             this.req = req;
@@ -295,6 +303,7 @@ public final class ApiServer implements AutoCloseable {
                 return;
             }
             stream = p.parsed().stream();
+            if (p.request().params().logprobs()) logprobsJson = new LogprobsJson(model.tokenizer(), chat);
             try {
                 router.submit(p.request(), this);
             } catch (ApiException e) {
@@ -332,16 +341,34 @@ public final class ApiServer implements AutoCloseable {
 
         @Override
         public void onToken(int token, String piece) {
-            if (piece.isEmpty()) return;
+            onToken(token, piece, null);
+        }
+
+        @Override
+        public void onToken(int token, String piece, TokenLogprobs lp) {
+            if (piece.isEmpty() && lp == null) return;
             if (!stream) {
                 synchronized (text) {
                     text.append(piece);
+                    if (lp != null) logprobs.add(lp);
                 }
                 return;
             }
             ctx.runOnContext(v -> {
-                if (state == State.RUNNING) resp.write(chunks.text(piece));
+                if (state != State.RUNNING) return;
+                if (lp != null) logprobs.add(lp);
+                // A token whose text is held back (part of a character or of a possible stop string) sends its
+                // log-probabilities with the chunk that carries that text.
+                if (!piece.isEmpty()) resp.write(chunks.text(piece, takeLogprobs()));
             });
+        }
+
+        /** The pending log-probabilities as a {@code logprobs} object, or null when none were asked for. */
+        private String takeLogprobs() {
+            if (logprobsJson == null) return null;
+            String json = logprobsJson.render(logprobs);
+            logprobs.clear();
+            return json;
         }
 
         @Override
@@ -368,16 +395,17 @@ public final class ApiServer implements AutoCloseable {
             if (state != State.RUNNING) return;
             state = State.DONE;
             if (stream) {
-                if (!last.isEmpty()) resp.write(chunks.text(last));
+                if (!last.isEmpty() || !logprobs.isEmpty()) resp.write(chunks.text(last, takeLogprobs()));
                 resp.write(chunks.finish(reason.wireName()));
                 if (chunks != null && includeUsage()) resp.write(chunks.usage(promptTokens, completionTokens));
                 resp.end(OpenAiJson.Chunks.DONE);
             } else {
-                String all;
+                String all, lp;
                 synchronized (text) {
                     all = text.append(last).toString();
+                    lp = takeLogprobs();
                 }
-                sendJson(resp, 200, OpenAiJson.completion(chat, id, created, model.name(), all, reason.wireName(), promptTokens, completionTokens));
+                sendJson(resp, 200, OpenAiJson.completion(chat, id, created, model.name(), all, lp, reason.wireName(), promptTokens, completionTokens));
             }
         }
 

@@ -1,6 +1,7 @@
 package io.baton.router;
 
 import io.baton.engine.sampling.FinishReason;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.worker.GenerationRequest;
 import io.baton.worker.OutputListener;
 
@@ -111,8 +112,14 @@ public final class DisaggregatedFlow implements RequestFlow {
             return new OutputListener() {
                 @Override
                 public void onToken(int token, String text) {
+                    onToken(token, text, null);
+                }
+
+                @Override
+                public void onToken(int token, String text, TokenLogprobs logprobs) {
                     if (ended.get()) return;
-                    client.onToken(token, text);
+                    // The first token's log-probabilities are prefill's (decode never sees that token's logits).
+                    client.onToken(token, text, logprobs);
                     decode.firstToken(request.id(), token);
                 }
 
@@ -136,7 +143,12 @@ public final class DisaggregatedFlow implements RequestFlow {
             return new OutputListener() {
                 @Override
                 public void onToken(int token, String text) {
-                    if (!ended.get()) client.onToken(token, text);
+                    onToken(token, text, null);
+                }
+
+                @Override
+                public void onToken(int token, String text, TokenLogprobs logprobs) {
+                    if (!ended.get()) client.onToken(token, text, logprobs);
                 }
 
                 @Override

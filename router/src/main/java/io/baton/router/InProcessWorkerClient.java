@@ -4,6 +4,7 @@ package io.baton.router;
 import io.baton.engine.kv.BlockPool;
 import io.baton.engine.kv.KvEvent;
 import io.baton.engine.sampling.FinishReason;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.worker.EngineLoop;
 import io.baton.worker.GenerationRequest;
 import io.baton.worker.OutputListener;
@@ -115,9 +116,14 @@ public final class InProcessWorkerClient implements WorkerClient {
         return new OutputListener() {
             @Override
             public void onToken(int token, String text) {
+                onToken(token, text, null);
+            }
+
+            @Override
+            public void onToken(int token, String text, TokenLogprobs logprobs) {
                 firstTokenSeen(rid);
                 takeSnapshot();
-                listener.onToken(token, text);
+                listener.onToken(token, text, logprobs);
             }
 
             @Override

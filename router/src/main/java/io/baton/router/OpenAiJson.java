@@ -56,9 +56,13 @@ public final class OpenAiJson {
         });
     }
 
-    /** A whole (non-streamed) chat completion or text completion. */
-    public static byte[] completion(boolean chat, String id, long created, String model, String text, String finishReason,
-                                    int promptTokens, int completionTokens) {
+    /**
+     * A whole (non-streamed) chat completion or text completion.
+     *
+     * @param logprobs the choice's {@code logprobs} object as JSON text ({@link LogprobsJson}), or null when not asked for
+     */
+    public static byte[] completion(boolean chat, String id, long created, String model, String text, String logprobs,
+                                    String finishReason, int promptTokens, int completionTokens) {
         return write(g -> {
             g.writeStartObject();
             g.writeStringField("id", id);
@@ -76,7 +80,9 @@ public final class OpenAiJson {
             } else {
                 g.writeStringField("text", text);
             }
-            g.writeNullField("logprobs");
+            g.writeFieldName("logprobs");
+            if (logprobs == null) g.writeNull();
+            else g.writeRawValue(logprobs);
             g.writeStringField("finish_reason", finishReason);
             g.writeEndObject();
             g.writeEndArray();
@@ -118,17 +124,26 @@ public final class OpenAiJson {
 
         /** The first chat chunk: the assistant role, empty content. */
         public String role() {
-            return choice("{\"role\":\"assistant\",\"content\":\"\"}", null);
+            return choice("{\"role\":\"assistant\",\"content\":\"\"}", null, null);
         }
 
         /** A chunk carrying {@code text}. */
         public String text(String text) {
-            return chat ? choice("{\"content\":" + quote(text) + "}", null) : choice(quote(text), null);
+            return text(text, null);
+        }
+
+        /**
+         * A chunk carrying {@code text} and the log-probabilities of the tokens it completes.
+         *
+         * @param logprobs the {@code logprobs} object of those tokens as JSON text ({@link LogprobsJson}), or null
+         */
+        public String text(String text, String logprobs) {
+            return chat ? choice("{\"content\":" + quote(text) + "}", logprobs, null) : choice(quote(text), logprobs, null);
         }
 
         /** The last chunk of the choice: no new text, its finish reason. */
         public String finish(String finishReason) {
-            return chat ? choice("{}", finishReason) : choice("\"\"", finishReason);
+            return chat ? choice("{}", null, finishReason) : choice("\"\"", null, finishReason);
         }
 
         /** With {@code include_usage}: the extra chunk with no choices and the usage. */
@@ -137,10 +152,10 @@ public final class OpenAiJson {
                     + ",\"total_tokens\":" + (promptTokens + completionTokens) + "}}\n\n";
         }
 
-        private String choice(String content, String finishReason) {
-            StringBuilder sb = new StringBuilder(head.length() + content.length() + 96).append(head)
-                    .append("\"choices\":[{\"index\":0,").append(chat ? "\"delta\":" : "\"text\":").append(content)
-                    .append(",\"logprobs\":null,\"finish_reason\":")
+        private String choice(String content, String logprobs, String finishReason) {
+            StringBuilder sb = new StringBuilder(head.length() + content.length() + (logprobs == null ? 0 : logprobs.length()) + 96)
+                    .append(head).append("\"choices\":[{\"index\":0,").append(chat ? "\"delta\":" : "\"text\":").append(content)
+                    .append(",\"logprobs\":").append(logprobs == null ? "null" : logprobs).append(",\"finish_reason\":")
                     .append(finishReason == null ? "null" : quote(finishReason)).append("}]");
             if (includeUsage) sb.append(",\"usage\":null");
             return sb.append("}\n\n").toString();

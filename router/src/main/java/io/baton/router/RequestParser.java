@@ -16,7 +16,7 @@ import java.util.Set;
 /**
  * Reads and validates the body of {@code POST /v1/chat/completions} and {@code POST /v1/completions} (OpenAI API
  * reference, "Chat" and "Completions (legacy)"). Every type or range error is a 400 naming the parameter; parameters
- * Baton cannot honour (several choices, tools, log-probabilities) are refused with 400 rather than ignored, so a client
+ * Baton cannot honour (several choices, tools, echo) are refused with 400 rather than ignored, so a client
  * never gets an answer to a question it did not ask. Unknown parameters are ignored, as OpenAI-compatible servers do.
  */
 public final class RequestParser {
@@ -24,6 +24,9 @@ public final class RequestParser {
     /** Parameter names that SamplingParams' messages start with: its errors are reported under them. */
     private static final Set<String> SAMPLING_PARAMS = Set.of("temperature", "top_k", "top_p", "min_p", "seed",
             "repetition_penalty", "frequency_penalty", "presence_penalty", "max_tokens", "stop");
+
+    /** The legacy completions API's bound on {@code logprobs} (OpenAI's API reference: "The maximum value is 5"). */
+    public static final int MAX_LEGACY_LOGPROBS = 5;
 
     private RequestParser() {}
 
@@ -94,6 +97,7 @@ public final class RequestParser {
         Boolean ignoreEos = bool(root, "ignore_eos");
         if (ignoreEos != null) b.ignoreEos(ignoreEos);
         b.stop(stop(root));
+        logprobs(root, chat, b);
         if (maxTokens != null) b.maxTokens(maxTokens);
         SamplingParams params;
         try {
@@ -184,6 +188,34 @@ public final class RequestParser {
         return out;
     }
 
+    /**
+     * Log-probabilities. Chat: {@code logprobs} (boolean) and {@code top_logprobs} (0 to 20, only with
+     * {@code logprobs: true}, as OpenAI). Legacy completions: {@code logprobs}, an integer 0 to
+     * {@link #MAX_LEGACY_LOGPROBS} that asks for the chosen token's log-probability and that many of the most likely
+     * tokens.
+     */
+    private static void logprobs(JsonNode root, boolean chat, SamplingParams.Builder b) {
+        if (chat) {
+            Boolean lp = bool(root, "logprobs");
+            Integer top = integer(root, "top_logprobs");
+            if (top != null) {
+                if (top < 0 || top > Logprobs.MAX_TOP_LOGPROBS) {
+                    throw ApiException.badRequest("top_logprobs", "top_logprobs must be in [0, " + Logprobs.MAX_TOP_LOGPROBS + "], got " + top + ".");
+                }
+                if (!Boolean.TRUE.equals(lp)) throw ApiException.badRequest("top_logprobs", "top_logprobs needs logprobs to be true.");
+            }
+            if (Boolean.TRUE.equals(lp)) b.logprobs(true).topLogprobs(top == null ? 0 : top);
+        } else {
+            Integer lp = integer(root, "logprobs");
+            if (lp != null) {
+                if (lp < 0 || lp > MAX_LEGACY_LOGPROBS) {
+                    throw ApiException.badRequest("logprobs", "logprobs must be in [0, " + MAX_LEGACY_LOGPROBS + "], got " + lp + ".");
+                }
+                b.logprobs(true).topLogprobs(lp);
+            }
+        }
+    }
+
     /** Parameters whose meaning Baton does not implement: refused, never silently dropped. */
     private static void unsupported(JsonNode root, boolean chat) {
         Integer n = integer(root, "n");
@@ -191,14 +223,6 @@ public final class RequestParser {
         Integer bestOf = integer(root, "best_of");
         if (bestOf != null && bestOf != 1) throw ApiException.unsupported("best_of", "Only best_of = 1 is supported, got " + bestOf + ".");
         if (chat) {
-            Boolean lp = bool(root, "logprobs");
-            Integer top = integer(root, "top_logprobs");
-            if (top != null && (top < 0 || top > Logprobs.MAX_TOP_LOGPROBS)) {
-                throw ApiException.badRequest("top_logprobs", "top_logprobs must be in [0, " + Logprobs.MAX_TOP_LOGPROBS + "], got " + top + ".");
-            }
-            if (Boolean.TRUE.equals(lp) || (top != null && top > 0)) {
-                throw ApiException.unsupported(Boolean.TRUE.equals(lp) ? "logprobs" : "top_logprobs", "Log-probabilities are not supported yet.");
-            }
             JsonNode tools = present(root, "tools");
             if (tools != null && !(tools.isArray() && tools.isEmpty())) throw ApiException.unsupported("tools", "Tools are not supported.");
             if (present(root, "functions") != null) throw ApiException.unsupported("functions", "Functions are not supported.");
@@ -207,11 +231,6 @@ public final class RequestParser {
                 throw ApiException.unsupported("response_format", "Only response_format {\"type\": \"text\"} is supported.");
             }
         } else {
-            Integer lp = integer(root, "logprobs");
-            if (lp != null) {
-                if (lp < 0 || lp > 5) throw ApiException.badRequest("logprobs", "logprobs must be in [0, 5], got " + lp + ".");
-                throw ApiException.unsupported("logprobs", "Log-probabilities are not supported yet.");
-            }
             if (Boolean.TRUE.equals(bool(root, "echo"))) throw ApiException.unsupported("echo", "echo is not supported.");
             String suffix = string(root, "suffix");
             if (suffix != null && !suffix.isEmpty()) throw ApiException.unsupported("suffix", "suffix is not supported.");

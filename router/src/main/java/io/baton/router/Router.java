@@ -1,6 +1,7 @@
 package io.baton.router;
 
 import io.baton.engine.sampling.FinishReason;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.worker.GenerationRequest;
 import io.baton.worker.OutputListener;
 
@@ -251,7 +252,12 @@ public final class Router implements AutoCloseable {
         }
 
         @Override
-        public synchronized void onToken(int token, String text) {
+        public void onToken(int token, String text) {
+            onToken(token, text, null);
+        }
+
+        @Override
+        public synchronized void onToken(int token, String text, TokenLogprobs logprobs) {
             long now = System.nanoTime();
             if (firstNanos == 0) {
                 firstNanos = now;
@@ -263,7 +269,7 @@ public final class Router implements AutoCloseable {
             }
             lastNanos = now;
             metrics.generationTokens.labelValues(model).inc();
-            sink.onToken(token, text);
+            sink.onToken(token, text, logprobs);
         }
 
         @Override

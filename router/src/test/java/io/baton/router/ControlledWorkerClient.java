@@ -45,7 +45,12 @@ final class ControlledWorkerClient implements WorkerClient {
 
             @Override
             public void onToken(int token, String text) {
-                listener.onToken(token, text);
+                onToken(token, text, null);
+            }
+
+            @Override
+            public void onToken(int token, String text, io.baton.engine.sampling.TokenLogprobs logprobs) {
+                listener.onToken(token, text, logprobs);
                 if (first) {
                     first = false;
                     firstTokenReached.countDown();

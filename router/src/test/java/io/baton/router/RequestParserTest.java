@@ -52,6 +52,25 @@ class RequestParserTest {
     }
 
     @Test
+    void readsLogprobsInEachApisForm() {
+        String messages = "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]";
+        var chatTop = chat("{\"model\":\"m\"," + messages + ",\"logprobs\":true,\"top_logprobs\":20}").params();
+        assertThat(chatTop.logprobs()).isTrue();
+        assertThat(chatTop.topLogprobs()).isEqualTo(20);
+        var chatOnly = chat("{\"model\":\"m\"," + messages + ",\"logprobs\":true}").params();
+        assertThat(chatOnly.logprobs()).isTrue();
+        assertThat(chatOnly.topLogprobs()).isZero();
+        assertThat(chat("{\"model\":\"m\"," + messages + ",\"logprobs\":false,\"top_logprobs\":null}").params().logprobs()).isFalse();
+        var legacy = completion("{\"model\":\"m\",\"prompt\":\"x\",\"logprobs\":5}").params();
+        assertThat(legacy.logprobs()).isTrue();
+        assertThat(legacy.topLogprobs()).isEqualTo(5);
+        var legacyZero = completion("{\"model\":\"m\",\"prompt\":\"x\",\"logprobs\":0}").params();
+        assertThat(legacyZero.logprobs()).isTrue();
+        assertThat(legacyZero.topLogprobs()).isZero();
+        assertThat(completion("{\"model\":\"m\",\"prompt\":\"x\"}").params().logprobs()).isFalse();
+    }
+
+    @Test
     void defaultsAreOpenAis() {
         ParsedRequest p = completion("{\"model\":\"m\",\"prompt\":\"hi\",\"temperature\":null}");
         assertThat(p.prompt()).isEqualTo("hi");
@@ -95,8 +114,13 @@ class RequestParserTest {
         rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "messages[0].role", "Tool");
         rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]}", "messages[0].content", "text content");
         rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":5}]}", "messages[0].content", "string");
-        rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_logprobs\":3}", "top_logprobs", "not supported");
-        rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_logprobs\":30}", "top_logprobs", "[0, 20]");
+        rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_logprobs\":3}", "top_logprobs", "needs logprobs to be true");
+        rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":false,\"top_logprobs\":0}", "top_logprobs", "needs logprobs to be true");
+        rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":true,\"top_logprobs\":30}", "top_logprobs", "[0, 20]");
+        rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":true,\"top_logprobs\":-1}", "top_logprobs", "[0, 20]");
+        rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":1}", "logprobs", "boolean");
+        rejects(false, "{\"model\":\"m\",\"prompt\":\"x\",\"logprobs\":6}", "logprobs", "[0, 5]");
+        rejects(false, "{\"model\":\"m\",\"prompt\":\"x\",\"logprobs\":true}", "logprobs", "integer");
         rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{}]}", "tools", "not supported");
         rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_object\"}}", "response_format", "text");
         rejects(true, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_completion_tokens\":0}", "max_completion_tokens", "at least 1");

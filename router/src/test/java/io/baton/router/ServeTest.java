@@ -160,8 +160,8 @@ class ServeTest {
         assertError(http.post("/v1/completions", completion("the cat sat on the mat. ".repeat(200), 4, false, "")), 400, "prompt");
         // Unsupported features are refused, not ignored.
         assertError(http.post("/v1/completions", completion("x", 4, false, ",\"n\":2")), 400, "n");
-        assertError(http.post("/v1/completions", completion("x", 4, false, ",\"logprobs\":2")), 400, "logprobs");
-        assertError(http.post("/v1/chat/completions", "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"logprobs\":true}"), 400, "logprobs");
+        assertError(http.post("/v1/completions", completion("x", 4, false, ",\"logprobs\":6")), 400, "logprobs");
+        assertError(http.post("/v1/chat/completions", "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"top_logprobs\":2}"), 400, "top_logprobs");
         assertError(http.post("/v1/chat/completions", "{\"model\":\"stories260K\",\"messages\":[]}"), 400, "messages");
         assertError(http.post("/v1/chat/completions", "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}"), 400, "messages[0].role");
         // stories260K has no chat template.

@@ -3,6 +3,7 @@ package io.baton.rpc;
 import com.google.protobuf.ByteString;
 import io.baton.engine.kv.KvEvent;
 import io.baton.engine.sampling.FinishReason;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.rpc.proto.AbortRequest;
 import io.baton.rpc.proto.Ack;
 import io.baton.rpc.proto.FirstTokenRequest;
@@ -380,12 +381,19 @@ public final class GrpcWorkerClient implements WorkerClient {
         public void onNext(OutputEvent e) {
             switch (e.getEventCase()) {
                 case TOKEN -> {
+                    TokenLogprobs logprobs;
+                    try {
+                        logprobs = Wire.logprobs(e.getToken());
+                    } catch (IllegalArgumentException bad) {
+                        fail("bad token event from worker " + id + ": " + bad.getMessage());
+                        return;
+                    }
                     synchronized (this) {
                         if (ended) return;
                         tokens++;
                     }
                     firstTokenSeen(rid);
-                    listener.onToken(e.getToken().getToken(), e.getToken().getText());
+                    listener.onToken(e.getToken().getToken(), e.getToken().getText(), logprobs);
                 }
                 case FINISH -> {
                     if (!end()) return;

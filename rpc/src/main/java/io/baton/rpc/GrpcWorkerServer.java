@@ -3,6 +3,7 @@ package io.baton.rpc;
 import com.google.protobuf.ByteString;
 import io.baton.engine.kv.BlockPool;
 import io.baton.engine.sampling.FinishReason;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.rpc.proto.AbortRequest;
 import io.baton.rpc.proto.Ack;
 import io.baton.rpc.proto.Error;
@@ -16,7 +17,6 @@ import io.baton.rpc.proto.NoRoom;
 import io.baton.rpc.proto.OutputEvent;
 import io.baton.rpc.proto.SubmitPrefillRequest;
 import io.baton.rpc.proto.SubmitRequest;
-import io.baton.rpc.proto.Token;
 import io.baton.rpc.proto.WorkerGrpc;
 import io.baton.rpc.proto.WorkerStatus;
 import io.baton.worker.EngineLoop;
@@ -294,9 +294,14 @@ public final class GrpcWorkerServer implements AutoCloseable {
 
         @Override
         public void onToken(int token, String text) {
+            onToken(token, text, null);
+        }
+
+        @Override
+        public void onToken(int token, String text, TokenLogprobs logprobs) {
             firstTokenSeen(id);
             takeLoad();
-            send(OutputEvent.newBuilder().setToken(Token.newBuilder().setToken(token).setText(text)).build());
+            send(OutputEvent.newBuilder().setToken(Wire.token(token, text, logprobs)).build());
             if (prefill) {
                 // The loop calls onFinish right after onToken when the output ends at this token; a command runs after
                 // the current step, so by then the stream is either finished or handed over to the decode worker.

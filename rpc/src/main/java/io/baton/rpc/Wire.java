@@ -4,11 +4,14 @@ import io.baton.engine.kv.BlockHash;
 import io.baton.engine.kv.KvEvent;
 import io.baton.engine.sampling.FinishReason;
 import io.baton.engine.sampling.SamplingParams;
+import io.baton.engine.sampling.TokenLogprob;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.rpc.proto.AllCleared;
 import io.baton.rpc.proto.BlocksRemoved;
 import io.baton.rpc.proto.BlocksStored;
 import io.baton.rpc.proto.KvEventMessage;
 import io.baton.rpc.proto.SubmitRequest;
+import io.baton.rpc.proto.Token;
 import io.baton.worker.GenerationRequest;
 import io.baton.worker.scheduler.Role;
 
@@ -39,14 +42,44 @@ final class Wire {
         return io.baton.rpc.proto.SamplingParams.newBuilder().setTemperature(p.temperature()).setTopK(p.topK()).setTopP(p.topP())
                 .setMinP(p.minP()).setSeed(p.seed()).setRepetitionPenalty(p.repetitionPenalty())
                 .setFrequencyPenalty(p.frequencyPenalty()).setPresencePenalty(p.presencePenalty()).setMaxTokens(p.maxTokens())
-                .addAllStop(p.stop()).addAllStopTokenIds(p.stopTokenIds()).setIgnoreEos(p.ignoreEos()).build();
+                .addAllStop(p.stop()).addAllStopTokenIds(p.stopTokenIds()).setIgnoreEos(p.ignoreEos())
+                .setLogprobs(p.logprobs()).setTopLogprobs(p.topLogprobs()).build();
     }
 
     static SamplingParams params(io.baton.rpc.proto.SamplingParams m) {
         return SamplingParams.builder().temperature(m.getTemperature()).topK(m.getTopK()).topP(m.getTopP()).minP(m.getMinP())
                 .seed(m.getSeed()).repetitionPenalty(m.getRepetitionPenalty()).frequencyPenalty(m.getFrequencyPenalty())
                 .presencePenalty(m.getPresencePenalty()).maxTokens(m.getMaxTokens()).stop(List.copyOf(m.getStopList()))
-                .stopTokenIds(new HashSet<>(m.getStopTokenIdsList())).ignoreEos(m.getIgnoreEos()).build();
+                .stopTokenIds(new HashSet<>(m.getStopTokenIdsList())).ignoreEos(m.getIgnoreEos())
+                .logprobs(m.getLogprobs()).topLogprobs(m.getTopLogprobs()).build();
+    }
+
+    /** A generated token for the wire, with its log-probabilities when there are some. */
+    static Token token(int token, String text, TokenLogprobs lp) {
+        Token.Builder b = Token.newBuilder().setToken(token).setText(text);
+        if (lp != null) {
+            io.baton.rpc.proto.TokenLogprobs.Builder lb = io.baton.rpc.proto.TokenLogprobs.newBuilder().setLogprob(lp.logprob());
+            for (TokenLogprob t : lp.top()) lb.addTopTokens(t.token()).addTopLogprobs(t.logprob());
+            b.setLogprobs(lb);
+        }
+        return b.build();
+    }
+
+    /**
+     * The log-probabilities of a token from the wire, or null when it has none.
+     *
+     * @throws IllegalArgumentException when the top lists differ in length
+     */
+    static TokenLogprobs logprobs(Token m) {
+        if (!m.hasLogprobs()) return null;
+        io.baton.rpc.proto.TokenLogprobs l = m.getLogprobs();
+        if (l.getTopTokensCount() != l.getTopLogprobsCount()) {
+            throw new IllegalArgumentException("token " + m.getToken() + ": " + l.getTopTokensCount() + " top tokens but "
+                    + l.getTopLogprobsCount() + " top log-probabilities");
+        }
+        List<TokenLogprob> top = new ArrayList<>(l.getTopTokensCount());
+        for (int i = 0; i < l.getTopTokensCount(); i++) top.add(new TokenLogprob(l.getTopTokens(i), l.getTopLogprobs(i)));
+        return new TokenLogprobs(m.getToken(), l.getLogprob(), top);
     }
 
     static io.baton.rpc.proto.FinishReason finish(FinishReason r) {

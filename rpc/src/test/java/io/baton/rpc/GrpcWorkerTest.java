@@ -6,6 +6,7 @@ import io.baton.engine.kv.KvEvent;
 import io.baton.engine.kv.KvLayout;
 import io.baton.engine.sampling.FinishReason;
 import io.baton.engine.sampling.SamplingParams;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.kvtransfer.ModelFingerprint;
 import io.baton.kvtransfer.transport.TcpKvTransport;
 import io.baton.router.DisaggregatedFlow;
@@ -36,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * The control plane in one JVM but over real sockets: a prefill and a decode worker behind {@link GrpcWorkerServer}s,
@@ -74,6 +76,7 @@ class GrpcWorkerTest {
     /** Collects one request's output. */
     static final class Collector implements OutputListener {
         final List<Integer> tokens = new CopyOnWriteArrayList<>();
+        final List<TokenLogprobs> logprobs = new CopyOnWriteArrayList<>();
         final StringBuffer text = new StringBuffer();
         final CompletableFuture<Output> done = new CompletableFuture<>();
         final CountDownLatch firstTokens;
@@ -84,6 +87,12 @@ class GrpcWorkerTest {
 
         Collector() {
             this(1);
+        }
+
+        @Override
+        public void onToken(int token, String piece, TokenLogprobs lp) {
+            if (lp != null) logprobs.add(lp);
+            onToken(token, piece);
         }
 
         @Override
@@ -116,10 +125,48 @@ class GrpcWorkerTest {
     }
 
     static Output colocated(GenerationRequest r) throws Exception {
+        return colocatedCollector(r).done.get();
+    }
+
+    static Collector colocatedCollector(GenerationRequest r) throws Exception {
         try (EngineLoop loop = new EngineLoop(colocatedModel, colocatedModel.tokenizer(), SchedulerConfig.defaults(Role.COLOCATED), layout, 64)) {
             Collector c = new Collector();
             loop.submit(r, c);
-            return c.done.get(60, TimeUnit.SECONDS);
+            c.done.get(60, TimeUnit.SECONDS);
+            return c;
+        }
+    }
+
+    @Test
+    void logprobsCrossTheControlPlaneFromThePrefillAndTheDecodeWorker() throws Exception {
+        int[] prompt = colocatedModel.tokenizer().encode("Once upon a time, there was a little girl named Lily", true, false);
+        GenerationRequest r = new GenerationRequest("lp", prompt, SamplingParams.greedy().toBuilder().maxTokens(12).logprobs(true).topLogprobs(4).build());
+        Collector expected = colocatedCollector(r);
+        assertThat(expected.logprobs).hasSameSizeAs(expected.tokens).isNotEmpty();
+        try (TcpKvTransport pt = TcpKvTransport.loopback(); TcpKvTransport dt = TcpKvTransport.loopback();
+             EngineLoop prefill = new EngineLoop(prefillModel, prefillModel.tokenizer(), SchedulerConfig.defaults(Role.PREFILL), layout, 64, pt);
+             EngineLoop decode = new EngineLoop(decodeModel, decodeModel.tokenizer(), SchedulerConfig.defaults(Role.DECODE), layout, 64, dt);
+             GrpcWorkerServer ps = serve(prefill, prefillModel); GrpcWorkerServer ds = serve(decode, decodeModel);
+             GrpcWorkerClient pc = connect(ps, c -> { }); GrpcWorkerClient dc = connect(ds, c -> { })) {
+            Map<String, WorkerClient> clients = Map.of(pc.info().id(), pc, dc.info().id(), dc);
+            Collector got = new Collector();
+            // Threshold 1: the prompt goes through the prefill worker, whose stream carries the first token's logprobs.
+            new DisaggregatedFlow(1).start(r, new RoutingDecision(pc.info(), dc.info(), "test", 0), clients::get, got);
+            got.done.get(60, TimeUnit.SECONDS);
+            assertThat(got.tokens).isEqualTo(expected.tokens);
+            assertThat(got.logprobs).hasSameSizeAs(expected.logprobs);
+            for (int i = 0; i < got.logprobs.size(); i++) {
+                TokenLogprobs g = got.logprobs.get(i), e = expected.logprobs.get(i);
+                assertThat(g.token()).isEqualTo(e.token());
+                assertThat(g.logprob()).as("token %d", i).isCloseTo(e.logprob(), within(1e-5f));
+                assertThat(g.top()).hasSize(4);
+                for (int k = 0; k < 4; k++) {
+                    assertThat(g.top().get(k).token()).isEqualTo(e.top().get(k).token());
+                    assertThat(g.top().get(k).logprob()).isCloseTo(e.top().get(k).logprob(), within(1e-5f));
+                }
+            }
+            awaitNoBlocksUsed(pc);
+            awaitNoBlocksUsed(dc);
         }
     }
 

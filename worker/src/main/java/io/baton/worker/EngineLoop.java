@@ -7,6 +7,8 @@ import io.baton.engine.kv.KvLayout;
 import io.baton.engine.kv.KvStorage;
 import io.baton.engine.model.SequenceChunk;
 import io.baton.engine.sampling.FinishReason;
+import io.baton.engine.sampling.Logprobs;
+import io.baton.engine.sampling.TokenLogprobs;
 import io.baton.engine.sampling.StopChecker;
 import io.baton.engine.tokenizer.Tokenizer;
 import io.baton.kvtransfer.KvGrant;
@@ -76,6 +78,8 @@ public final class EngineLoop implements AutoCloseable {
     private volatile boolean layerwise = true;
     private volatile Throwable failure;
     private long steps;
+    /** Rows for log-probabilities, reused for every token that asks for them (allocated at the first). */
+    private float[] rawRow, logprobScratch;
 
     /**
      * @param kvBlocks KV memory in blocks of {@link KvLayout#DEFAULT_BLOCK_SIZE} tokens
@@ -217,7 +221,10 @@ public final class EngineLoop implements AutoCloseable {
         return reserve(req, listener, KvReceiver.DEFAULT_LEASE).thenApply(g -> g.map(KvGrant::encode));
     }
 
-    /** Decode role: the first token that prefill sampled for {@code id}. */
+    /**
+     * Decode role: the first token that prefill sampled for {@code id}. Only the token: its log-probabilities, when asked
+     * for, went to the client from the prefill worker's listener; this worker computes those of the tokens after it.
+     */
     public void firstToken(String id, int token) {
         command(() -> {
             if (!incoming.containsKey(id)) return;
@@ -335,19 +342,31 @@ public final class EngineLoop implements AutoCloseable {
         steps++;
         int vocab = model.config().vocabSize();
         int[] sampled = new int[st.chunks().size()];
+        TokenLogprobs[] logprobs = null; // only when a request of this step asked for them
         int row = 0;
         for (int i = 0; i < st.chunks().size(); i++) {
             ScheduledChunk c = st.chunks().get(i);
             if (!c.samples()) continue;
             OutputProcessor out = outputs.get(c.request().id());
-            float[] l = Arrays.copyOfRange(logits, row * vocab, (row + 1) * vocab);
+            int base = row * vocab;
+            float[] l = Arrays.copyOfRange(logits, base, base + vocab);
             row++;
-            sampled[i] = out.sampler.sample(l, vocab, out.counts);
+            sampled[i] = out.sampler.sample(l, vocab, out.counts); // writes penalties into its copy only
+            if (out.wantsLogprobs()) {
+                // Of the raw distribution: the step's row, which the sampler's copy left untouched.
+                if (rawRow == null) {
+                    rawRow = new float[vocab];
+                    logprobScratch = new float[vocab];
+                }
+                System.arraycopy(logits, base, rawRow, 0, vocab);
+                if (logprobs == null) logprobs = new TokenLogprobs[st.chunks().size()];
+                logprobs[i] = Logprobs.forToken(rawRow, vocab, sampled[i], out.topLogprobs, logprobScratch);
+            }
         }
         scheduler.update(st, sampled);
         for (int i = 0; i < st.chunks().size(); i++) {
             ScheduledChunk c = st.chunks().get(i);
-            if (c.samples()) emit(c.request(), sampled[i]);
+            if (c.samples()) emit(c.request(), sampled[i], logprobs == null ? null : logprobs[i]);
         }
     }
 
@@ -393,7 +412,7 @@ public final class EngineLoop implements AutoCloseable {
         }
     }
 
-    private void emit(Request r, int token) {
+    private void emit(Request r, int token, TokenLogprobs logprobs) {
         OutputProcessor out = outputs.get(r.id());
         if (out == null) return;
         out.counts.addGenerated(token);
@@ -404,10 +423,10 @@ public final class EngineLoop implements AutoCloseable {
             String text = s.text() + (s.stopString() == null && s.stopTokenId() < 0 ? out.decoder.flush() : "");
             outputs.remove(r.id());
             release(r.id());
-            out.listener.onToken(token, "");
+            out.listener.onToken(token, "", logprobs);
             out.listener.onFinish(reason, text, out.promptTokens, r.numGenerated());
         } else {
-            out.listener.onToken(token, s.text());
+            out.listener.onToken(token, s.text(), logprobs);
             // Prefill role: the request now waits (HANDING_OFF) for its transfer; decode takes the output from here.
         }
     }

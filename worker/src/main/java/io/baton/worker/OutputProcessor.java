@@ -12,7 +12,7 @@ import java.util.Set;
 
 /**
  * One request's token-to-text path: its sampler (with its own seeded random generator), the token counts for
- * penalties, the streaming detokenizer and the stop checker.
+ * penalties, the streaming detokenizer and the stop checker; whether its tokens come with log-probabilities.
  */
 final class OutputProcessor {
     final Sampler sampler;
@@ -21,6 +21,8 @@ final class OutputProcessor {
     final StopChecker stop;
     final OutputListener listener;
     final int promptTokens;
+    /** Top alternatives per token when the request asked for log-probabilities ({@code SamplingParams.logprobs}), else -1. */
+    final int topLogprobs;
 
     OutputProcessor(GenerationRequest req, Tokenizer tokenizer, Set<Integer> endOfGeneration, OutputListener listener) {
         SamplingParams p = req.params();
@@ -36,6 +38,11 @@ final class OutputProcessor {
         this.stop = new StopChecker(p, p.ignoreEos() ? -1 : tokenizer.eos());
         this.listener = listener;
         this.promptTokens = req.promptTokens().length;
+        this.topLogprobs = p.logprobs() ? p.topLogprobs() : -1;
+    }
+
+    boolean wantsLogprobs() {
+        return topLogprobs >= 0;
     }
 
     /** All end-of-generation token ids of a vocabulary. */

@@ -7,7 +7,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The two passes over a whole logits row that sampling cannot avoid, vectorized: the argmax and the softmax weights.
+ * The two passes over a whole logits row that sampling cannot avoid, vectorized: the argmax and the softmax weights;
+ * and the scan that log-probabilities' top-N selection makes.
  *
  * <p>The weights use their own {@code exp}, built only from IEEE float additions, multiplications and exponent bit
  * tricks, never a fused multiply-add or a library routine: the vector lanes and the scalar twin {@link #weight} then
@@ -61,6 +62,22 @@ final class SamplingKernels {
             p.mul(scale).blend(0f, underflow).intoArray(out, i);
         }
         for (; i < n; i++) out[i] = weight(logits[i], max, invTemperature);
+    }
+
+    /**
+     * The first index in {@code [from, n)} whose value is greater than {@code threshold}, or {@code n}: a vector
+     * comparison skips whole blocks (top-N selection rejects almost every token this way). NaN is never greater.
+     */
+    static int firstAbove(float[] a, int from, int n, float threshold) {
+        int i = from;
+        for (int bound = from + F.loopBound(n - from); i < bound; i += F.length()) {
+            int lane = FloatVector.fromArray(F, a, i).compare(VectorOperators.GT, threshold).firstTrue();
+            if (lane < F.length()) return i + lane;
+        }
+        for (; i < n; i++) {
+            if (a[i] > threshold) return i;
+        }
+        return n;
     }
 
     /**

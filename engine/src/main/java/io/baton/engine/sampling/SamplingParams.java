@@ -24,10 +24,15 @@ import java.util.Set;
  *                          {@link #MAX_STOP_STRINGS}, none empty.
  * @param stopTokenIds      token ids that end the output besides EOS; their text is not part of it.
  * @param ignoreEos         keep generating after EOS (benchmarks use it to get exactly maxTokens tokens).
+ * @param logprobs          deliver every generated token's log-probability with it ({@link TokenLogprobs}), of the
+ *                          model's raw distribution (before penalties and temperature, as vLLM by default). Default
+ *                          false: then nothing is computed.
+ * @param topLogprobs       with {@code logprobs}: also this many of the most likely tokens, in [0,
+ *                          {@link Logprobs#MAX_TOP_LOGPROBS}]; must be 0 without {@code logprobs}. Default 0.
  */
 public record SamplingParams(float temperature, int topK, float topP, float minP, long seed, float repetitionPenalty,
                              float frequencyPenalty, float presencePenalty, int maxTokens, List<String> stop,
-                             Set<Integer> stopTokenIds, boolean ignoreEos) {
+                             Set<Integer> stopTokenIds, boolean ignoreEos, boolean logprobs, int topLogprobs) {
     public static final long RANDOM_SEED = -1;
     public static final int DEFAULT_MAX_TOKENS = 16;
     /** OpenAI allows 4 stop sequences; vLLM any number. A bound keeps the per-token stop check cheap. */
@@ -62,6 +67,10 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
         for (Integer id : stopTokenIds) {
             if (id == null || id < 0) throw new IllegalArgumentException("stop_token_ids must be >= 0, got " + id);
         }
+        if (topLogprobs < 0 || topLogprobs > Logprobs.MAX_TOP_LOGPROBS) {
+            throw new IllegalArgumentException("top_logprobs must be in [0, " + Logprobs.MAX_TOP_LOGPROBS + "], got " + topLogprobs);
+        }
+        if (topLogprobs > 0 && !logprobs) throw new IllegalArgumentException("top_logprobs needs logprobs");
         stop = List.copyOf(stop);
         stopTokenIds = Set.copyOf(stopTokenIds);
     }
@@ -87,7 +96,8 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
     public Builder toBuilder() {
         return new Builder().temperature(temperature).topK(topK).topP(topP).minP(minP).seed(seed)
                 .repetitionPenalty(repetitionPenalty).frequencyPenalty(frequencyPenalty).presencePenalty(presencePenalty)
-                .maxTokens(maxTokens).stop(stop).stopTokenIds(stopTokenIds).ignoreEos(ignoreEos);
+                .maxTokens(maxTokens).stop(stop).stopTokenIds(stopTokenIds).ignoreEos(ignoreEos)
+                .logprobs(logprobs).topLogprobs(topLogprobs);
     }
 
     /** Starts from the defaults; {@link #build()} validates. */
@@ -104,6 +114,8 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
         private List<String> stop = List.of();
         private Set<Integer> stopTokenIds = Set.of();
         private boolean ignoreEos = false;
+        private boolean logprobs = false;
+        private int topLogprobs = 0;
 
         private Builder() {}
 
@@ -119,10 +131,12 @@ public record SamplingParams(float temperature, int topK, float topP, float minP
         public Builder stop(List<String> v) { stop = v; return this; }
         public Builder stopTokenIds(Set<Integer> v) { stopTokenIds = v; return this; }
         public Builder ignoreEos(boolean v) { ignoreEos = v; return this; }
+        public Builder logprobs(boolean v) { logprobs = v; return this; }
+        public Builder topLogprobs(int v) { topLogprobs = v; return this; }
 
         public SamplingParams build() {
             return new SamplingParams(temperature, topK, topP, minP, seed, repetitionPenalty, frequencyPenalty,
-                    presencePenalty, maxTokens, stop, stopTokenIds, ignoreEos);
+                    presencePenalty, maxTokens, stop, stopTokenIds, ignoreEos, logprobs, topLogprobs);
         }
     }
 }

@@ -84,4 +84,19 @@ class SamplingKernelsTest {
         nan[37] = Float.NaN;
         assertThatThrownBy(() -> SamplingKernels.argmax(nan, 40)).hasMessage("logit of token 37 is NaN");
     }
+
+    @Test
+    void firstAboveMatchesAScalarScanOnOddSizes() {
+        SplittableRandom r = new SplittableRandom(29);
+        for (int trial = 0; trial < 300; trial++) {
+            int n = r.nextInt(trial < 100 ? 40 : 3000);
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = r.nextInt(10) == 0 ? Float.NaN : Math.round(r.nextGaussian() * 3);
+            int from = n == 0 ? 0 : r.nextInt(n + 1);
+            float threshold = Math.round(r.nextGaussian() * 4);
+            int expected = from;
+            while (expected < n && !(a[expected] > threshold)) expected++;
+            assertThat(SamplingKernels.firstAbove(a, from, n, threshold)).as("trial %d", trial).isEqualTo(expected);
+        }
+    }
 }

@@ -28,6 +28,8 @@ class SamplingParamsTest {
         assertThat(d.stop()).isEmpty();
         assertThat(d.stopTokenIds()).isEmpty();
         assertThat(d.ignoreEos()).isFalse();
+        assertThat(d.logprobs()).isFalse();
+        assertThat(d.topLogprobs()).isZero();
         assertThat(d.isGreedy()).isFalse();
         assertThat(SamplingParams.greedy().isGreedy()).isTrue();
         assertThat(SamplingParams.greedy().toBuilder().build()).isEqualTo(SamplingParams.greedy());
@@ -64,6 +66,16 @@ class SamplingParamsTest {
         bad(SamplingParams.builder().stop(Arrays.asList(new String[65])), "at most 64 stop strings are allowed, got 65");
         bad(SamplingParams.builder().stopTokenIds(Set.of(-1)), "stop_token_ids must be >= 0, got -1");
         bad(SamplingParams.builder().stopTokenIds(null), "stop_token_ids must be a set (empty for none), got null");
+        bad(SamplingParams.builder().logprobs(true).topLogprobs(21), "top_logprobs must be in [0, 20], got 21");
+        bad(SamplingParams.builder().logprobs(true).topLogprobs(-1), "top_logprobs must be in [0, 20], got -1");
+        bad(SamplingParams.builder().topLogprobs(3), "top_logprobs needs logprobs");
+    }
+
+    @Test
+    void logprobsSurviveTheBuilder() {
+        SamplingParams p = SamplingParams.builder().logprobs(true).topLogprobs(20).build();
+        assertThat(p.toBuilder().build()).isEqualTo(p);
+        assertThat(p.toBuilder().build().topLogprobs()).isEqualTo(20);
     }
 
     static void bad(SamplingParams.Builder b, String message) {
