@@ -44,10 +44,12 @@ public final class Calibration {
      *
      * @param serverProcess run the scripted server in a child JVM (its collector pauses and CPU are then not the
      *                      client's); otherwise in this JVM
+     * @param serverCpus    a {@code taskset -c} CPU list for the child JVM (keep it off the client's cores), or null
      */
     public static Result run(int streams, int tokens, double itlMillis, double ttftMillis, int serverLoops, int clientLoops,
-                             boolean aligned, boolean serverProcess, int warmups, PrintWriter err, String progress)
+                             boolean aligned, boolean serverProcess, String serverCpus, int warmups, PrintWriter err, String progress)
             throws Exception {
+        if (serverCpus != null && !serverProcess) throw new IllegalArgumentException("--server-cpus pins the child JVM: drop --in-process");
         if (streams < 1 || tokens < 2 || !(itlMillis > 0) || ttftMillis < 0 || serverLoops < 1) {
             throw new IllegalArgumentException("calibrate needs --streams >= 1, --tokens >= 2, --itl-ms > 0, --ttft-ms >= 0, --server-event-loops >= 1");
         }
@@ -61,7 +63,7 @@ public final class Calibration {
                 return result(run, writes, streams, tokens, itlMillis, clientLoops, serverLoops, aligned, noise);
             }
         }
-        try (ServerProcess server = new ServerProcess(streams, tokens, itlMillis, ttftMillis, aligned, serverLoops)) {
+        try (ServerProcess server = new ServerProcess(streams, tokens, itlMillis, ttftMillis, aligned, serverLoops, serverCpus)) {
             NoiseFloor noise = new NoiseFloor();
             RunResult run = measure(server.url, streams, tokens, clientLoops, err, progress, noise);
             return result(run, server.writes(), streams, tokens, itlMillis, clientLoops, serverLoops, aligned, noise);
@@ -147,9 +149,16 @@ public final class Calibration {
         final Process process;
         final String url;
 
-        ServerProcess(int streams, int tokens, double itl, double ttft, boolean aligned, int loops) throws java.io.IOException {
+        ServerProcess(int streams, int tokens, double itl, double ttft, boolean aligned, int loops, String cpus) throws java.io.IOException {
             String javaBin = ProcessHandle.current().info().command().orElse("java");
             List<String> cmd = new ArrayList<>();
+            if (cpus != null) {
+                if (!java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/taskset"))) {
+                    throw new IllegalArgumentException("--server-cpus needs /usr/bin/taskset (util-linux)");
+                }
+                if (!cpus.matches("[0-9,-]+")) throw new IllegalArgumentException("--server-cpus takes a CPU list like 1 or 2-3, got '" + cpus + "'");
+                cmd.addAll(List.of("/usr/bin/taskset", "-c", cpus));
+            }
             // The client is what is measured: where the machine has too few cores for both, the server yields (its
             // writes then come late, which costs nothing: they are compared at the times they really happened).
             if (java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/nice"))) cmd.addAll(List.of("/usr/bin/nice", "-n", "10"));

@@ -25,6 +25,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     int serverLoops;
     @Option(names = "--in-process", description = "Run the scripted server in this JVM instead of a child JVM")
     boolean inProcess;
+    @Option(names = "--server-cpus", paramLabel = "LIST", description = "Pin the scripted server's JVM to these CPUs (taskset -c LIST);"
+            + " run the client with taskset on the others. Default: not pinned")
+    String serverCpus;
     @Option(names = "--aligned", description = "Write every stream's token in the same millisecond (worst case) instead of staggering them")
     boolean aligned;
     @Option(names = "--warmup", defaultValue = "1", description = "Client warm-up rounds first (JIT compilation). Default: ${DEFAULT-VALUE}")
@@ -39,7 +42,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     public Integer call() {
         java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
-            Calibration.print(Calibration.run(streams, tokens, itlMs, ttftMs, serverLoops, clientLoops, aligned, !inProcess, warmup, stderr, progress), stdout);
+            Calibration.print(Calibration.run(streams, tokens, itlMs, ttftMs, serverLoops, clientLoops, aligned, !inProcess, serverCpus, warmup, stderr, progress), stdout);
             return 0;
         } catch (IllegalArgumentException e) {
             stderr.println("baton bench calibrate: " + e.getMessage());

@@ -11,6 +11,11 @@ import java.lang.foreign.MemorySegment;
 final class F16Kernel extends RowKernel {
 
     @Override
+    boolean interleavesRows() {
+        return true;
+    }
+
+    @Override
     float dot(MemorySegment w, long off, float[] x, int xOff, int n, float[] tmp) {
         float s = 0;
         for (int i = 0; i < n; i += SCRATCH) {

@@ -21,6 +21,11 @@ import static io.baton.engine.tensor.Vec.LE;
 final class Q4KKernel extends RowKernel {
 
     @Override
+    boolean interleavesRows() {
+        return true;
+    }
+
+    @Override
     float dot(MemorySegment w, long off, float[] x, int xOff, int n, float[] tmp) {
         float s = 0;
         if (L == 16) {

@@ -19,6 +19,11 @@ import static io.baton.engine.tensor.Vec.LE;
 final class Q6KKernel extends RowKernel {
 
     @Override
+    boolean interleavesRows() {
+        return true;
+    }
+
+    @Override
     float dot(MemorySegment w, long off, float[] x, int xOff, int n, float[] tmp) {
         float s = 0;
         for (int b = 0; b < n / Dequant.QK_K; b++) {
