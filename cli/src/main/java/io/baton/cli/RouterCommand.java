@@ -59,7 +59,7 @@ final class RouterCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no workers: give --workers HOST:PORT,... or --grpc-port PORT for workers started with --router");
         }
         Duration timeout = parseDuration(workerTimeout, "--worker-timeout");
-        ClusterRouter cluster = ClusterRouter.start(new ClusterRouter.Options(model, router.servedName, router.chatTemplateText(), cfg, clusterThreshold(router.minPromptTokens()), list,
+        ClusterRouter cluster = ClusterRouter.start(new ClusterRouter.Options(model, router.servedName, router.chatTemplateText(), cfg, router.minPromptTokens(), list,
                 grpcPort == null ? -1 : grpcPort, timeout));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -95,10 +95,5 @@ final class RouterCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(option + " must be a positive duration like 3s or 500ms, got '" + s + "'");
         }
-    }
-
-    /** A cluster router runs no engine to measure: auto means the documented default there. */
-    private static int clusterThreshold(int given) {
-        return given == io.baton.router.DisaggregatedFlow.AUTO ? io.baton.router.DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS : given;
     }
 }

@@ -21,9 +21,9 @@ final class RouterOptions {
     String policy;
 
     @Option(names = "--disaggregation-threshold", paramLabel = "TOKENS|auto", defaultValue = "auto",
-            description = "Prompts shorter than this skip the prefill worker and are prefilled by the decode worker; auto: measured at"
-                    + " startup, the prompt length the decode worker prefills within the TPOT objective (serve; the cluster router uses "
-                    + DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS + ") (default: ${DEFAULT-VALUE}).")
+            description = "Prompts shorter than this skip the prefill worker and are prefilled by the decode worker; auto: the prompt"
+                    + " length the chosen decode worker prefills within the 40 ms TPOT objective, from the speed it measured at startup"
+                    + " (default: ${DEFAULT-VALUE}).")
     String disaggregationThreshold;
 
     @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model id clients use (default: the file name without .gguf).")

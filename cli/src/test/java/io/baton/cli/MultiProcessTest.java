@@ -237,6 +237,9 @@ class MultiProcessTest {
         String m = metrics();
         assertThat(sample(m, "baton_time_to_first_token_seconds_count{model=\"" + MODEL + "\",role=\"prefill\"}")).isGreaterThanOrEqualTo(2);
         assertThat(sample(m, "baton_inter_token_latency_seconds_count{model=\"" + MODEL + "\",role=\"decode\"}")).isGreaterThan(40);
+        // The decode worker measured its prefill speed at startup and reports it (the base of --disaggregation-threshold auto).
+        assertThat(sample(m, "baton_worker_startup_prefill_tokens_per_second{role=\"decode\",worker=\"" + decodeId + "\"}")).isPositive();
+        assertThat(sample(m, "baton_worker_startup_prefill_tokens_per_second{role=\"prefill\",worker=\"" + prefillId + "\"}")).isZero();
     }
 
     @Test

@@ -20,8 +20,8 @@ import java.util.function.Function;
  */
 public final class DisaggregatedFlow implements RequestFlow {
     /**
-     * Threshold used where nothing was measured (a cluster router, which does not run an engine): two KV blocks of
-     * tokens. {@code baton serve} measures its own instead ({@link #thresholdFor}).
+     * Threshold for a decode worker that reports no measured prefill speed: two KV blocks of tokens. Workers started
+     * by {@code baton serve} and {@code baton worker --role decode} measure theirs ({@link #thresholdFor}).
      */
     public static final int DEFAULT_MIN_PROMPT_TOKENS = 32;
 
@@ -52,13 +52,27 @@ public final class DisaggregatedFlow implements RequestFlow {
 
     private final int minPromptTokens;
 
+    /** @param minPromptTokens a fixed threshold in tokens, or {@link #AUTO} to derive it from each decode worker */
     public DisaggregatedFlow(int minPromptTokens) {
-        if (minPromptTokens < 0) throw new IllegalArgumentException("disaggregation threshold must be >= 0 tokens, got " + minPromptTokens);
+        if (minPromptTokens < 0 && minPromptTokens != AUTO) {
+            throw new IllegalArgumentException("disaggregation threshold must be >= 0 tokens (or auto), got " + minPromptTokens);
+        }
         this.minPromptTokens = minPromptTokens;
     }
 
+    /** The fixed threshold, or {@link #AUTO}. */
     public int minPromptTokens() {
         return minPromptTokens;
+    }
+
+    /**
+     * The threshold for a request routed to {@code decode}: the fixed one, or with {@link #AUTO} the one its reported
+     * prefill speed gives ({@link #thresholdFor}); {@link #DEFAULT_MIN_PROMPT_TOKENS} for a worker that reports none.
+     */
+    public int thresholdFor(WorkerInfo decode) {
+        if (minPromptTokens != AUTO) return minPromptTokens;
+        double speed = decode.prefillTokensPerSecond();
+        return speed > 0 ? thresholdFor(speed, DEFAULT_TPOT_SLO_SECONDS) : DEFAULT_MIN_PROMPT_TOKENS;
     }
 
     @Override
@@ -69,7 +83,7 @@ public final class DisaggregatedFlow implements RequestFlow {
             return () -> w.abort(request.id());
         }
         WorkerClient decode = workers.apply(route.decode().id());
-        if (request.promptTokens().length < minPromptTokens) {
+        if (request.promptTokens().length < thresholdFor(route.decode())) {
             decode.submit(request, listener);
             return () -> decode.abort(request.id());
         }

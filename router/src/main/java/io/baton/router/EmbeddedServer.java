@@ -132,8 +132,15 @@ public final class EmbeddedServer implements AutoCloseable {
                 EngineLoop prefill = new EngineLoop(m, m.tokenizer(), SchedulerConfig.defaults(Role.PREFILL), layout, prefillBlocks, transport);
                 workers.add(new InProcessWorkerClient("prefill-0", prefill, true));
                 EngineLoop decode = new EngineLoop(decodeModel, decodeModel.tokenizer(), SchedulerConfig.defaults(Role.DECODE), layout, blocks, transport);
-                workers.add(new InProcessWorkerClient("decode-0", decode, true));
-                flow = new DisaggregatedFlow(threshold(decodeModel, options.minPromptTokens()));
+                // The decode worker's prefill speed, measured before its loop runs anything, sets the threshold.
+                double speed = PrefillProbe.tokensPerSecond(decodeModel);
+                workers.add(new InProcessWorkerClient("decode-0", decode, true, speed));
+                DisaggregatedFlow pd = new DisaggregatedFlow(options.minPromptTokens());
+                int threshold = pd.thresholdFor(workers.get(1).info());
+                LOG.log(System.Logger.Level.INFO, () -> String.format(java.util.Locale.ROOT, "conditional disaggregation: prompts under %d"
+                        + " tokens are prefilled by the decode worker (it prefills %.0f tokens/s; TPOT objective %.3f s)", threshold, speed,
+                        DisaggregatedFlow.DEFAULT_TPOT_SLO_SECONDS));
+                flow = pd;
             }
             router = new Router(name, options.router(), List.copyOf(workers), flow);
             ServedModel served = new ServedModel(name, m.tokenizer(), template, m.config().contextLength(), System.currentTimeMillis() / 1000);
@@ -149,25 +156,11 @@ public final class EmbeddedServer implements AutoCloseable {
 
 
     /**
-     * The disaggregation threshold: as given, or for {@link DisaggregatedFlow#AUTO} measured on the decode worker's
-     * engine ({@link PrefillProbe}) and bounded by the TPOT objective ({@link DisaggregatedFlow#thresholdFor}).
-     */
-    /**
      * Prompts shorter than this are prefilled by the decode worker (conditional disaggregation); -1 in the colocated
      * mode, where there is no prefill worker.
      */
     public int disaggregationThreshold() {
-        return flow instanceof DisaggregatedFlow d ? d.minPromptTokens() : -1;
-    }
-
-    private static int threshold(Model decodeModel, int given) {
-        if (given != DisaggregatedFlow.AUTO) return given;
-        double speed = PrefillProbe.tokensPerSecond(decodeModel);
-        int t = DisaggregatedFlow.thresholdFor(speed, DisaggregatedFlow.DEFAULT_TPOT_SLO_SECONDS);
-        LOG.log(System.Logger.Level.INFO, () -> String.format(java.util.Locale.ROOT, "conditional disaggregation: prompts under %d"
-                + " tokens are prefilled by the decode worker (it prefills %.0f tokens/s; TPOT objective %.3f s)", t, speed,
-                DisaggregatedFlow.DEFAULT_TPOT_SLO_SECONDS));
-        return t;
+        return flow instanceof DisaggregatedFlow d ? d.thresholdFor(workers.get(workers.size() - 1).info()) : -1;
     }
 
     private static String tokenText(Model m, int id) {

@@ -31,18 +31,29 @@ public final class InProcessWorkerClient implements WorkerClient {
     private final Map<String, Integer> awaitingFirstToken = new ConcurrentHashMap<>();
     private volatile WorkerInfo snapshot;
     private volatile boolean closed;
+    private final double prefillTokensPerSecond;
 
     /**
      * @param ownsLoop whether {@link #close()} closes the loop too
      */
     public InProcessWorkerClient(String id, EngineLoop loop, boolean ownsLoop) {
+        this(id, loop, ownsLoop, 0);
+    }
+
+    /**
+     * @param ownsLoop               whether {@link #close()} closes the loop too
+     * @param prefillTokensPerSecond the engine's measured prefill speed ({@code PrefillProbe}), reported in
+     *                               {@link WorkerInfo}; 0 when not measured
+     */
+    public InProcessWorkerClient(String id, EngineLoop loop, boolean ownsLoop, double prefillTokensPerSecond) {
         this.id = id;
+        this.prefillTokensPerSecond = prefillTokensPerSecond;
         this.loop = loop;
         this.ownsLoop = ownsLoop;
         Scheduler s = loop.scheduler();
         BlockPool pool = s.kv().pool();
         // Before the loop has run anything its state is the empty pool; read once here, then only on the loop thread.
-        this.snapshot = new WorkerInfo(id, s.config().role(), true, 0, 0, 0, pool.numBlocks(), pool.blockSize(), 0);
+        this.snapshot = new WorkerInfo(id, s.config().role(), true, 0, 0, 0, pool.numBlocks(), pool.blockSize(), 0, prefillTokensPerSecond);
     }
 
     public String id() {
@@ -54,7 +65,7 @@ public final class InProcessWorkerClient implements WorkerClient {
         // Load from the last snapshot; liveness and the prefill backlog are always current.
         WorkerInfo s = snapshot;
         return new WorkerInfo(s.id(), s.role(), !closed && loop.failure() == null, s.running(), s.waiting(), s.kvBlocksUsed(),
-                s.kvBlocksFree(), s.blockSize(), queuedPrefillTokens.get());
+                s.kvBlocksFree(), s.blockSize(), queuedPrefillTokens.get(), prefillTokensPerSecond);
     }
 
     @Override
@@ -72,7 +83,7 @@ public final class InProcessWorkerClient implements WorkerClient {
     private WorkerInfo takeSnapshot() {
         Scheduler s = loop.scheduler();
         WorkerInfo w = new WorkerInfo(id, s.config().role(), !closed && loop.failure() == null, s.numRunning(), s.numWaiting(),
-                s.kv().usedBlocks(), s.kv().freeBlocks(), s.kv().pool().blockSize(), queuedPrefillTokens.get());
+                s.kv().usedBlocks(), s.kv().freeBlocks(), s.kv().pool().blockSize(), queuedPrefillTokens.get(), prefillTokensPerSecond);
         snapshot = w;
         return w;
     }

@@ -79,6 +79,9 @@ public final class RouterMetrics {
                 workers, w -> w.queuedPrefillTokens());
         workerGauge("baton_prefill_tokens_per_second", "The router's estimate of the worker's prefill speed (0 = not measured).",
                 workers, w -> prefillRate.applyAsDouble(w.id()));
+        workerGauge("baton_worker_startup_prefill_tokens_per_second", "The worker's own prefill speed, measured at its startup"
+                + " (decode workers; it sets their conditional-disaggregation threshold; 0 = not measured).", workers,
+                WorkerInfo::prefillTokensPerSecond);
         GaugeWithCallback.builder().name("baton_router_requests_in_flight").help("Requests the router has in flight.")
                 .callback(cb -> cb.call(inFlight.get())).register(registry);
     }

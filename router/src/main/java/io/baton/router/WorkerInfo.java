@@ -14,9 +14,16 @@ import io.baton.worker.scheduler.Role;
  * @param kvBlocksFree        KV blocks that can be allocated (free ones, including cached but unreferenced)
  * @param blockSize           tokens per KV block (for prefix hashes)
  * @param queuedPrefillTokens prompt tokens submitted to it whose first token has not come back yet (its prefill backlog)
+ * @param prefillTokensPerSecond how fast its engine prefilled at startup ({@code PrefillProbe}); 0 when not measured
  */
 public record WorkerInfo(String id, Role role, boolean up, int running, int waiting, int kvBlocksUsed, int kvBlocksFree,
-                         int blockSize, long queuedPrefillTokens) {
+                         int blockSize, long queuedPrefillTokens, double prefillTokensPerSecond) {
+
+    /** A worker whose prefill speed was not measured. */
+    public WorkerInfo(String id, Role role, boolean up, int running, int waiting, int kvBlocksUsed, int kvBlocksFree,
+                      int blockSize, long queuedPrefillTokens) {
+        this(id, role, up, running, waiting, kvBlocksUsed, kvBlocksFree, blockSize, queuedPrefillTokens, 0);
+    }
 
     public boolean prefillCapable() {
         return role == Role.PREFILL || role == Role.COLOCATED;

@@ -24,6 +24,21 @@ class DisaggregationThresholdTest {
     }
 
     @Test
+    void autoDerivesEachRequestsThresholdFromItsDecodeWorker() {
+        WorkerInfo fast = new WorkerInfo("d0", io.baton.worker.scheduler.Role.DECODE, true, 0, 0, 0, 10, 16, 0, 2500);
+        WorkerInfo slow = new WorkerInfo("d1", io.baton.worker.scheduler.Role.DECODE, true, 0, 0, 0, 10, 16, 0, 20);
+        WorkerInfo unmeasured = new WorkerInfo("d2", io.baton.worker.scheduler.Role.DECODE, true, 0, 0, 0, 10, 16, 0);
+        DisaggregatedFlow auto = new DisaggregatedFlow(DisaggregatedFlow.AUTO);
+        assertThat(auto.thresholdFor(fast)).isEqualTo(100);
+        assertThat(auto.thresholdFor(slow)).isZero();
+        assertThat(auto.thresholdFor(unmeasured)).isEqualTo(DisaggregatedFlow.DEFAULT_MIN_PROMPT_TOKENS);
+        DisaggregatedFlow fixed = new DisaggregatedFlow(7);
+        assertThat(fixed.thresholdFor(fast)).isEqualTo(7);
+        assertThat(fixed.thresholdFor(unmeasured)).isEqualTo(7);
+        assertThatThrownBy(() -> new DisaggregatedFlow(-5)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void probeMeasuresAPositivePrefillSpeed() {
         try (Model m = Model.load(Fixtures.model("stories260K.gguf"), 1)) {
             double speed = PrefillProbe.tokensPerSecond(m);
@@ -38,7 +53,11 @@ class DisaggregationThresholdTest {
         EmbeddedServer.Options o = new EmbeddedServer.Options(null, null, 16L << 20, RouterConfig.defaults().withPort(0),
                 EmbeddedServer.Mode.DISAGGREGATED, 1, DisaggregatedFlow.AUTO);
         try (EmbeddedServer server = EmbeddedServer.start(Fixtures.model("stories260K.gguf"), 1, o)) {
-            assertThat(server.disaggregationThreshold()).isNotNegative();
+            WorkerInfo decode = server.workers().get(1).info();
+            assertThat(decode.roleName()).isEqualTo("decode");
+            assertThat(decode.prefillTokensPerSecond()).isPositive();
+            assertThat(server.disaggregationThreshold())
+                    .isEqualTo(DisaggregatedFlow.thresholdFor(decode.prefillTokensPerSecond(), DisaggregatedFlow.DEFAULT_TPOT_SLO_SECONDS));
         }
         EmbeddedServer.Options fixed = new EmbeddedServer.Options(null, null, 16L << 20, RouterConfig.defaults().withPort(0),
                 EmbeddedServer.Mode.DISAGGREGATED, 1, 5);

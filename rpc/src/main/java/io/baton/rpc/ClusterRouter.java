@@ -46,7 +46,9 @@ public final class ClusterRouter implements AutoCloseable {
             if (workers.isEmpty() && registryPort < 0) {
                 throw new IllegalArgumentException("no workers: give a static list (--workers HOST:PORT,...) or a registration port (--grpc-port) for workers to announce themselves");
             }
-            if (minPromptTokens < 0) throw new IllegalArgumentException("disaggregation threshold must be >= 0, got " + minPromptTokens);
+            if (minPromptTokens < 0 && minPromptTokens != DisaggregatedFlow.AUTO) {
+                throw new IllegalArgumentException("disaggregation threshold must be >= 0 (or auto), got " + minPromptTokens);
+            }
         }
     }
 

@@ -178,7 +178,7 @@ public final class GrpcWorkerClient implements WorkerClient {
         boolean up = s.getUp() && !dead.get() && !closed;
         long backlog = Math.max(s.getQueuedPrefillTokens(), localPrefillBacklog.get());
         return new WorkerInfo(id, Wire.role(s.getRole()), up, s.getRunning(), s.getWaiting(), s.getKvBlocksUsed(), s.getKvBlocksFree(),
-                s.getBlockSize(), backlog);
+                s.getBlockSize(), backlog, s.getPrefillTokensPerSecond());
     }
 
     @Override

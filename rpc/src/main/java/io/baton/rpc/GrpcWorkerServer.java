@@ -57,7 +57,12 @@ public final class GrpcWorkerServer implements AutoCloseable {
      * @param modelFingerprint kvtransfer's fingerprint of that model
      * @param contextLength    the model's context length in tokens
      */
-    public record Identity(String modelPath, byte[] modelFingerprint, int contextLength) {}
+    public record Identity(String modelPath, byte[] modelFingerprint, int contextLength, double prefillTokensPerSecond) {
+        /** A worker whose prefill speed was not measured. */
+        public Identity(String modelPath, byte[] modelFingerprint, int contextLength) {
+            this(modelPath, modelFingerprint, contextLength, 0);
+        }
+    }
 
     /** Load numbers, read on the loop thread. */
     private record Load(int running, int waiting, int used, int free) {}
@@ -127,7 +132,7 @@ public final class GrpcWorkerServer implements AutoCloseable {
                 .setRunning(l.running()).setWaiting(l.waiting()).setKvBlocksUsed(l.used()).setKvBlocksFree(l.free())
                 .setBlockSize(blockSize).setQueuedPrefillTokens(queuedPrefillTokens.get()).setModelPath(identity.modelPath())
                 .setModelFingerprint(ByteString.copyFrom(identity.modelFingerprint())).setContextLength(identity.contextLength())
-                .setKvCapacityTokens(kvCapacityTokens).build();
+                .setKvCapacityTokens(kvCapacityTokens).setPrefillTokensPerSecond(identity.prefillTokensPerSecond()).build();
     }
 
     private void awaitFirstToken(String id, int promptLength) {

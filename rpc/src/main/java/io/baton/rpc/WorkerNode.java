@@ -67,8 +67,11 @@ public final class WorkerNode implements AutoCloseable {
             loop = new EngineLoop(m, m.tokenizer(), SchedulerConfig.defaults(o.role()), layout, blocks, transport);
             // The fingerprint the KV transfer checks: the router compares it with its own model's too.
             byte[] fp = ModelFingerprint.of(m.config(), m.gguf()).toBytes();
+            // A decode worker measures its prefill speed (before its loop runs anything): the router sets the
+            // conditional-disaggregation threshold of the requests it sends here from it.
+            double speed = o.role() == Role.DECODE ? io.baton.worker.PrefillProbe.tokensPerSecond(m) : 0;
             server = GrpcWorkerServer.start(loop, new GrpcWorkerServer.Identity(o.model().toAbsolutePath().toString(), fp,
-                    m.config().contextLength()), o.host(), o.port());
+                    m.config().contextLength(), speed), o.host(), o.port());
             WorkerEndpoint self = new WorkerEndpoint(o.host(), server.port());
             Announcer announcer = o.router() == null ? null : Announcer.start(o.router(), self);
             return new WorkerNode(m, transport, loop, server, announcer, self);
