@@ -43,6 +43,9 @@ final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--repetitions", paramLabel = "R", defaultValue = "5", description = "Measured runs per test, after one warm-up (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
+    @Option(names = "--roofline", description = "Also measure tg_roof: the decode tokens/s that merely reading the weights allows on these threads, in this run (compare tgN with it).")
+    boolean roofline;
+
     @Option(names = "--json", description = "Print one JSON array, one object per test.")
     boolean json;
 
@@ -66,6 +69,7 @@ final class BenchEngineCommand implements Callable<Integer> {
                 if (prefixHit != null) report(out, results, bench.prefixHit(p, prefixHit));
             }
             if (gen > 0) report(out, results, bench.generate(gen));
+            if (roofline) report(out, results, bench.decodeRoof());
             for (int b : batches) report(out, results, bench.batch(b, Math.max(1, gen)));
         }
         if (json) {

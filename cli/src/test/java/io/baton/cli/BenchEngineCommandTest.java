@@ -12,11 +12,11 @@ class BenchEngineCommandTest {
     @Test
     void jsonHasOneObjectPerTest() throws Exception {
         CliRunner.Result r = CliRunner.run("bench", "engine", "--model", Fixtures.model("stories260K.gguf").toString(), "--threads", "1",
-                "--prompt", "16,64", "--gen", "8", "--batch", "1,4", "--prefix-hit", "0.5", "--repetitions", "2", "--json");
+                "--prompt", "16,64", "--gen", "8", "--batch", "1,4", "--prefix-hit", "0.5", "--repetitions", "2", "--roofline", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode arr = new ObjectMapper().readTree(r.out());
-        assertThat(arr).hasSize(7);
-        assertThat(arr.findValuesAsText("test")).containsExactly("pp16", "pp16_hit50", "pp64", "pp64_hit50", "tg8", "batch1", "batch4");
+        assertThat(arr).hasSize(8);
+        assertThat(arr.findValuesAsText("test")).containsExactly("pp16", "pp16_hit50", "pp64", "pp64_hit50", "tg8", "tg_roof", "batch1", "batch4");
         for (JsonNode o : arr) {
             assertThat(o.get("tokens_per_second").asDouble()).isPositive();
             assertThat(o.get("stddev").asDouble()).isGreaterThanOrEqualTo(0);

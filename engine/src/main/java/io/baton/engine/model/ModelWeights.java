@@ -75,4 +75,15 @@ public record ModelWeights(Tensor tokenEmbedding, LayerWeights[] layers, float[]
             return g.tensorInfo(name) == null ? null : vector(name, n);
         }
     }
+
+    /**
+     * The matrices one decode step reads in full: every layer's projections and the output matrix (the embedding
+     * table is only looked up, one row per token, unless it is also the output matrix).
+     */
+    public java.util.List<Tensor> decodeMatrices() {
+        java.util.List<Tensor> m = new java.util.ArrayList<>();
+        for (LayerWeights l : layers) m.addAll(java.util.List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()));
+        m.add(output);
+        return m;
+    }
 }

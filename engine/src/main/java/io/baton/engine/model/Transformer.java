@@ -39,6 +39,15 @@ public final class Transformer {
         this.rope = new Rope(config, weights.ropeFreqs());
     }
 
+    public ModelWeights weights() {
+        return w;
+    }
+
+    /** The threads this transformer computes on. */
+    public WorkerPool pool() {
+        return pool;
+    }
+
     public ModelConfig config() {
         return c;
     }

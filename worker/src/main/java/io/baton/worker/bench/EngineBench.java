@@ -129,6 +129,17 @@ public final class EngineBench {
         return r;
     }
 
+    /**
+     * {@code tg_roof}: the decode tokens/s this machine's memory allows in this run, i.e. how fast the engine's threads
+     * read the weights one decode step reads ({@link io.baton.engine.tensor.MemoryRoof}) divided by their size.
+     * Compare {@code tgN} with it: their ratio is the share of the memory bandwidth decode uses.
+     */
+    public Result decodeRoof() {
+        var matrices = model.transformer().weights().decodeMatrices();
+        long bytes = io.baton.engine.tensor.MemoryRoof.bytes(matrices);
+        return measure("tg_roof", () -> io.baton.engine.tensor.MemoryRoof.readBytesPerSecond(matrices, model.transformer().pool()) / bytes);
+    }
+
     private interface Run {
         double tokensPerSecond();
     }
