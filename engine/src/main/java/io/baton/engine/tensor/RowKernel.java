@@ -69,8 +69,9 @@ abstract sealed class RowKernel
 
     /**
      * Whether {@link #dotRows} interleaves four distant rows. Measured per type (JMH {@code MatMulBench.decode}, one
-     * thread, 4864x896 or 896x4864): F16 +30%, Q4_K +17%, Q6_K +50%; BF16 and Q4_0 lost 10-25% (the partial sums of
-     * the strips cost more than the streams gain), so they keep whole rows.
+     * thread, 4864x896 or 896x4864): Q4_K +17%, Q6_K +50%; BF16 and Q4_0 lost 10-25% (the partial sums of the strips
+     * cost more than the streams gain), so they keep whole rows. F16 and Q8_0 override {@link #dotRows} with fused
+     * four-row loops of their own.
      */
     boolean interleavesRows() {
         return false;

@@ -133,6 +133,53 @@ class MatMulTest {
     }
 
     @Test
+    void f16SubnormalsZerosInfinitiesAndNaNAsTheReference() {
+        // F16Kernel converts halves in registers by rebiasing the exponent; subnormals and signed zeros must come out
+        // exact, and a row holding an infinity or NaN must give what the plain loop gives (inf, -inf or NaN).
+        // 12 rows: the decode kernel takes them as quads {0,3,6,9} (subnormals, zeros, normal, large: the fast path),
+        // {1,4,7,10} (infinities and NaN: recomputed exactly) and {2,5,8,11}.
+        int rows = 12, cols = 100;
+        java.util.Random r = new java.util.Random(11);
+        byte[] bytes = new byte[rows * cols * 2];
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int row = 0; row < rows; row++) {
+            for (int c = 0; c < cols; c++) {
+                short h = switch (row) {
+                    case 0 -> (short) (r.nextInt(0x400) | (r.nextBoolean() ? 0x8000 : 0));  // subnormals and zeros
+                    case 3 -> (short) (r.nextBoolean() ? 0x8000 : 0);                       // +0 and -0
+                    default -> Float.floatToFloat16((float) r.nextGaussian() * (row == 9 ? 3000f : 0.05f));
+                };
+                if (row == 4 && c == 57) h = (short) 0x7C00;   // +inf
+                if (row == 7 && c == 99) h = (short) 0xFC00;   // -inf in the scalar tail (100 columns: 6 * 16 + 4)
+                if (row == 10 && c == 3) h = (short) 0x7E01;   // NaN
+                b.putShort(h);
+            }
+        }
+        Tensor w = new Tensor("specials", GgmlType.F16, new long[] {cols, rows}, Blocks.segment(bytes));
+        for (int tokens : new int[] {1, 3}) {
+            float[] x = Blocks.randomFloats(tokens * cols, 12);
+            for (int i = 0; i < x.length; i++) if (x[i] == 0) x[i] = 1;  // inf * 0 would be NaN in both: keep rows telling
+            float[] ref = new float[tokens * rows], fast = new float[tokens * rows];
+            MatMul.matmulReference(w, x, tokens, ref);
+            MatMul.matmul(w, x, tokens, fast, one);
+            for (int i = 0; i < ref.length; i++) {
+                int t = i / rows, row = i % rows;
+                double magnitude = 0;  // sum of |w * x| over the row: the scale of a rounding difference
+                for (int c = 0; c < cols; c++) {
+                    magnitude += Math.abs((double) Float.float16ToFloat(b.getShort(2 * (row * cols + c))) * x[t * cols + c]);
+                }
+                if (row == 3) assertThat(fast[i]).as("zeros").isEqualTo(0f);
+                else if (!Float.isFinite(ref[i])) assertThat(Float.valueOf(fast[i])).as("row %d", row).isEqualTo(Float.valueOf(ref[i]));
+                else assertThat((double) fast[i]).as("row %d", row)
+                            .isCloseTo(ref[i], org.assertj.core.api.Assertions.within(1e-6 * magnitude));
+                if (row == 0) assertThat(magnitude).as("subnormal row is not all zero").isGreaterThan(0);
+                if (row == 4 || row == 7) assertThat(Float.isInfinite(ref[i])).as("row %d infinite", row).isTrue();
+                if (row == 10) assertThat(ref[i]).isNaN();
+            }
+        }
+    }
+
+    @Test
     void largeMatrixSplitsOverThreads() {
         // Bigger than one decode chunk, so several threads take part.
         Tensor w = Blocks.randomTensor(GgmlType.Q8_0, 301, 1024, 3);
