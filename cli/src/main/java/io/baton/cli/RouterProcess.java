@@ -25,7 +25,19 @@ import java.util.concurrent.TimeUnit;
 final class RouterProcess implements AutoCloseable {
     /** The JVM flags of the {@code baton} launcher (the child is the same program). */
     private static final List<String> JVM_FLAGS = List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-            "-XX:+UseParallelGC", "-Xss4m");
+            "-Xss4m");
+
+    /**
+     * The launcher's flags, then {@code extra} ({@code BATON_JAVA_OPTS}); ParallelGC unless {@code extra} chooses a
+     * collector, as the launcher does (the JVM refuses two, and the child would not start).
+     */
+    static List<String> jvmFlags(String extra) {
+        List<String> flags = new ArrayList<>(JVM_FLAGS);
+        List<String> more = extra == null || extra.isBlank() ? List.of() : List.of(extra.trim().split("\\s+"));
+        if (more.stream().noneMatch(f -> f.matches("-XX:\\+Use\\w*GC"))) flags.add("-XX:+UseParallelGC");
+        flags.addAll(more);
+        return flags;
+    }
 
     private final Process process;
     private final Path log;
@@ -55,9 +67,7 @@ final class RouterProcess implements AutoCloseable {
             cmd.addAll(List.of(taskset.toString(), "-c", cpus));
         }
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(JVM_FLAGS);
-        String extra = System.getenv("BATON_JAVA_OPTS");
-        if (extra != null && !extra.isBlank()) cmd.addAll(List.of(extra.trim().split("\\s+")));
+        cmd.addAll(jvmFlags(System.getenv("BATON_JAVA_OPTS")));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "router", "--serve",
                 "--model", o.model().toAbsolutePath().toString(), "--port", "" + o.router().port(), "--workers", "" + o.workers(),
                 "--ttft-ms", "" + o.ttftMillis(), "--itl-ms", "" + o.itlMillis(), "--event-loops", "" + o.router().eventLoops(),
