@@ -57,13 +57,11 @@ class RobustnessTest {
     /** One frame per (layer, token) of the prefill side's table, in order. */
     List<Frame.Data> frames(long id, BlockTable src) {
         List<Frame.Data> out = new ArrayList<>();
-        long kRow = (long) LAYOUT.kRowWidth() * 4, vRow = (long) LAYOUT.vRowWidth() * 4;
         for (int layer = 0; layer < LAYOUT.layers(); layer++) {
             for (int pos = 0; pos < TOKENS; pos++) {
-                MemorySegment block = p.prefill.storage.blockSegment(layer, src.blockOf(pos));
-                int slot = src.slotOf(pos);
-                out.add(new Frame.Data(id, layer, pos, 1, WireType.F32, block.asSlice(slot * kRow, kRow),
-                        block.asSlice(LAYOUT.vOffsetInBlock() + slot * vRow, vRow)));
+                int block = src.blockOf(pos), slot = src.slotOf(pos);
+                out.add(new Frame.Data(id, layer, pos, 1, WireType.F32, p.prefill.storage.kRows(layer, block, slot, 1),
+                        p.prefill.storage.vRows(layer, block, slot, 1)));
             }
         }
         return out;
