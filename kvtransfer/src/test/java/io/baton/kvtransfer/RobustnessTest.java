@@ -364,6 +364,29 @@ class RobustnessTest {
         assertStillServes();
     }
 
+    @Test
+    void senderStalledInsideAFrameCannotHoldTheReceiversBlocks() throws Exception {
+        // The payload of a DATA frame is read straight into the transfer's blocks: a sender that stops in the middle of
+        // one leaves that read blocked. The lease still ends the transfer, its listener is called only once the read has
+        // let go of the blocks, and the link is closed for it shortly after the lease.
+        BlockTable src = p.prefill.reserve("a", TOKENS), dst = p.decode.reserve("a", TOKENS);
+        p.prefill.fillRandom(src, TOKENS, 1);
+        BlockOwner.Outcome a = p.decode.freeing("a", true);
+        KvGrant g = p.receiver.grant(dst, TOKENS, LEASE, a);
+        try (RawPeer s = rawSender()) {
+            byte[] bytes = FrameCodec.toBytes(new Frame.Data(g.transferId(), 0, 0, 4, WireType.F32,
+                    p.prefill.storage.kRows(0, src.blockOf(0), 0, 4), p.prefill.storage.vRows(0, src.blockOf(0), 0, 4)));
+            s.sendBytes(java.util.Arrays.copyOf(bytes, FrameCodec.HEADER_BYTES + 20)); // header and a few payload bytes
+            await().atMost(WITHIN_LEASE).until(a::done);
+            assertThat(a.calls).containsExactly("failed LEASE_EXPIRED");
+            assertThat(p.decode.allFree()).isTrue();
+            assertThat(s.drainUntilClosed()).as("the receiver closes the stalled link").isTrue();
+        }
+        assertThat(p.receiver.liveTransfers()).isZero();
+        p.prefill.free("a");
+        assertStillServes();
+    }
+
     /** The receiver still completes an ordinary transfer from the real sender. */
     void assertStillServes() {
         BlockTable src = p.prefill.reserve("ok", TOKENS), dst = p.decode.reserve("ok", TOKENS);

@@ -25,8 +25,9 @@ import java.util.zip.CRC32C;
 /**
  * Links over TCP with blocking {@code java.nio} channels (docs/kv-transfer.md, "Transports"). Writes are gathering
  * writes of frame headers and the DATA sections' own off-heap memory ({@code MemorySegment.asByteBuffer()}, no copy
- * onto the heap); each link has one reader thread that reads up to {@value #READ_BUFFER_BYTES} bytes per call into a
- * direct buffer and decodes frames in place.
+ * onto the heap); each link has one reader thread that reads frames into a direct buffer of
+ * {@value #READ_BUFFER_BYTES} bytes and decodes them in place, except the payloads its handler takes straight into
+ * their destination ({@link FrameHandler#sinkFor}).
  */
 public final class TcpKvTransport implements KvTransport {
     public static final String SCHEME = "tcp://";
@@ -237,7 +238,14 @@ public final class TcpKvTransport implements KvTransport {
             String reason = "closed";
             try {
                 while (open.get()) {
-                    buf.limit(buf.capacity()).position(end);
+                    int limit = buf.capacity();
+                    if (directReceive) {
+                        // Read no further than the end of the frame begun (its header, while that is incomplete): the
+                        // payload of a DATA frame then comes straight into its blocks instead of through this buffer.
+                        buf.limit(end).position(start);
+                        limit = start + FrameCodec.pendingLength(buf);
+                    }
+                    buf.limit(limit).position(end);
                     if (ch.read(buf) < 0) {
                         reason = "peer " + peer + " closed the connection";
                         break;
