@@ -43,7 +43,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * F32 KV delivered through the INT8 wire), and the ratios {@code inprocess_vs_memcpy} and {@code tcp_vs_memcpy} at 8k
  * tokens of qwen2.5-0.5b. For context, two floors measured in the same run: {@code memcpy_blocks_*} (the same copy
  * block by block into differently numbered blocks, as paging forces) and {@code tcp_raw_socket_*} (the bytes over a
- * bare loopback socket), with the ratios {@code inprocess_vs_memcpy_blocks} and {@code tcp_vs_raw_socket}. {@link #ttftOverhead} measures what a transfer adds to a real prefill; it needs a model (the
+ * bare loopback socket), with the ratios {@code inprocess_vs_memcpy_blocks} and {@code tcp_vs_raw_socket}. Those
+ * transfers go into destination block ids in reverse order (every block a separate copy); {@code inprocess_runs_*} and
+ * {@code tcp_runs_*} (ratios {@code inprocess_runs_vs_memcpy}, {@code tcp_runs_vs_memcpy}) go into consecutive ids, as a
+ * fresh pool hands them out. {@link #ttftOverhead} measures what a transfer adds to a real prefill; it needs a model (the
  * lead wires a synthetic qwen2.5-0.5b-shaped one to {@code baton bench kv}). See {@link #main} for the command line.
  */
 public final class KvBench {
