@@ -11,6 +11,7 @@ import io.baton.kvtransfer.transport.PayloadSink;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,7 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The decode side of the KV transfer (docs/kv-transfer.md): issues {@link KvGrant}s for blocks the worker reserved,
@@ -34,7 +37,7 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
     /** Finished transfers remembered, so that late frames are told apart from frames of transfers never granted. */
     static final int REMEMBERED = 4096;
     /** After a transfer fails while a payload is being read into its blocks, how long that read may go on before the link is closed. */
-    static final long STALL_GRACE_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
+    static final long STALL_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private static final System.Logger LOG = System.getLogger(KvReceiver.class.getName());
 
@@ -264,7 +267,7 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
         stats.framesReceived.increment();
         stats.bytesReceived.add(h.length());
         // K spans then V spans, one per run of consecutive destination block ids: the payload's order.
-        List<java.nio.ByteBuffer> k = new ArrayList<>(), v = new ArrayList<>();
+        List<ByteBuffer> k = new ArrayList<>(), v = new ArrayList<>();
         int end = h.firstToken() + h.count();
         for (int p = h.firstToken(); p < end; ) {
             int n = BlockRuns.length(t.table, p, end, Integer.MAX_VALUE);
@@ -273,16 +276,16 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
             p += n;
         }
         k.addAll(v);
-        java.nio.ByteBuffer[] targets = k.toArray(java.nio.ByteBuffer[]::new);
+        ByteBuffer[] targets = k.toArray(ByteBuffer[]::new);
         return new PayloadSink() {
             @Override
-            public java.nio.ByteBuffer[] targets() {
+            public ByteBuffer[] targets() {
                 return targets;
             }
 
             @Override
             public void landed(boolean intact) {
-                endWrite(link, t, h, intact ? null : "payload checksum mismatch in a frame of transfer " + t.grant.idText());
+                endWrite(link, t, h, intact ? null : "payload checksum mismatch in a frame of transfer " + t.grant.idText(), false);
             }
 
             @Override
@@ -292,12 +295,9 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
         };
     }
 
-    private void endWrite(Link link, IncomingTransfer t, FrameCodec.DataHeader h, String corrupt) {
-        endWrite(link, t, h, corrupt, false);
-    }
-
     /**
-     * A payload read into {@code t}'s blocks ended: its rows count as landed if it arrived intact while the transfer was
+     * A payload read into {@code t}'s blocks ended ({@code corrupt}: why its checksum failed, else null; {@code abandoned}:
+     * the link failed before it was all read): its rows count as landed if it arrived intact while the transfer was
      * live; a corrupt one fails the transfer (the link stays in step); a deferred failure is told now that no write is
      * left.
      */
@@ -441,7 +441,7 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
                     }
                     if (stuck) l.close(why);
                 });
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 l.close(why); // the receiver is closing: no grace
             }
         }
