@@ -137,6 +137,29 @@ public final class FrameCodec {
 
     // ---- decoding ----
 
+    /** A validated header: the fields of every frame type (unused ones are 0, and {@code wire} null off DATA). */
+    private record Header(int type, WireType wire, long id, int layer, int first, int count, int kLen, int len, int payloadCrc) { }
+
+    /**
+     * The header of the DATA frame at {@code buf}'s position, validated as {@link #decode} does, without its payload
+     * (for a reader that puts the payload straight where it belongs, checking {@link DataHeader#payloadCrc} itself);
+     * null while fewer than {@link #HEADER_BYTES} bytes are there or when the frame is not DATA. Leaves the position alone.
+     *
+     * @throws FrameException for a header that is not valid (never recoverable: the stream is out of step)
+     */
+    public static DataHeader dataHeader(ByteBuffer buf) throws FrameException {
+        ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        Header h = header(b, b.position(), b.remaining());
+        if (h == null || h.type() != DATA) return null;
+        return new DataHeader(h.id(), h.layer(), h.first(), h.count(), h.wire(), h.kLen(), h.len(), h.payloadCrc());
+    }
+
+    /**
+     * What a DATA frame's header says: {@code count} tokens from {@code firstToken} of {@code layer}, a payload of
+     * {@code length} bytes, the first {@code kBytes} of them the K section.
+     */
+    public record DataHeader(long transferId, int layer, int firstToken, int count, WireType wire, int kBytes, int length, int payloadCrc) { }
+
     /**
      * Decodes the frame at {@code buf}'s position. Returns null, leaving the position alone, while the buffer holds only
      * part of a frame that could still be valid; otherwise advances the position past the frame. A DATA frame's
@@ -148,6 +171,37 @@ public final class FrameCodec {
     public static Frame decode(ByteBuffer buf) throws FrameException {
         ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int p = b.position(), avail = b.remaining();
+        Header h = header(b, p, avail);
+        if (h == null) return null;
+        int type = h.type(), layer = h.layer(), first = h.first(), count = h.count(), kLen = h.kLen(), len = h.len();
+        long id = h.id();
+        WireType wire = h.wire();
+        if (avail - HEADER_BYTES < len) return null;
+        ByteBuffer payload = b.slice(p + HEADER_BYTES, len).order(ByteOrder.LITTLE_ENDIAN);
+        buf.position(p + HEADER_BYTES + len);
+        if (crc(payload.duplicate()) != h.payloadCrc()) {
+            // The header is intact, so the stream is still in step: only this frame (and its transfer) is lost.
+            throw new FrameException(FailureCode.CHECKSUM, "payload checksum mismatch in a frame of transfer "
+                    + KvGrant.idText(id), id, id != 0);
+        }
+        try {
+            return switch (type) {
+                case DATA -> new Frame.Data(id, layer, first, count, wire,
+                        MemorySegment.ofBuffer(payload.slice(0, kLen)), MemorySegment.ofBuffer(payload.slice(kLen, len - kLen)));
+                case HELLO -> new Frame.Hello(ModelFingerprint.fromBytes(bytes(payload, ModelFingerprint.BYTES)), getLayout(payload));
+                case WELCOME -> new Frame.Welcome(ModelFingerprint.fromBytes(bytes(payload, ModelFingerprint.BYTES)), getLayout(payload));
+                case ACK -> new Frame.Ack(id);
+                case ABORT -> new Frame.Abort(id, code(payload), message(payload));
+                default -> new Frame.Error(id, code(payload), message(payload));
+            };
+        } catch (FrameException e) {
+            buf.position(p); // not consumed: the caller closes the link
+            throw e;
+        }
+    }
+
+    /** The validated header at {@code p} (little-endian {@code b}), or null while fewer than its bytes are there. */
+    private static Header header(ByteBuffer b, int p, int avail) throws FrameException {
         // Reject garbage as early as its bytes allow, so a bad stream is not read further.
         for (int i = 0; i < Math.min(4, avail); i++) {
             if (b.get(p + i) != (byte) (MAGIC >>> (8 * i))) throw new FrameException(FailureCode.BAD_FRAME, "not a KV frame (bad magic)");
@@ -188,28 +242,16 @@ public final class FrameCodec {
             }
             default -> throw bad("unknown frame type " + type);
         }
-        if (avail - HEADER_BYTES < len) return null;
-        ByteBuffer payload = b.slice(p + HEADER_BYTES, len).order(ByteOrder.LITTLE_ENDIAN);
-        buf.position(p + HEADER_BYTES + len);
-        if (crc(payload.duplicate()) != b.getInt(p + O_PAYLOAD_CRC)) {
-            // The header is intact, so the stream is still in step: only this frame (and its transfer) is lost.
-            throw new FrameException(FailureCode.CHECKSUM, "payload checksum mismatch in a frame of transfer "
-                    + KvGrant.idText(id), id, id != 0);
-        }
-        try {
-            return switch (type) {
-                case DATA -> new Frame.Data(id, layer, first, count, wire,
-                        MemorySegment.ofBuffer(payload.slice(0, kLen)), MemorySegment.ofBuffer(payload.slice(kLen, len - kLen)));
-                case HELLO -> new Frame.Hello(ModelFingerprint.fromBytes(bytes(payload, ModelFingerprint.BYTES)), getLayout(payload));
-                case WELCOME -> new Frame.Welcome(ModelFingerprint.fromBytes(bytes(payload, ModelFingerprint.BYTES)), getLayout(payload));
-                case ACK -> new Frame.Ack(id);
-                case ABORT -> new Frame.Abort(id, code(payload), message(payload));
-                default -> new Frame.Error(id, code(payload), message(payload));
-            };
-        } catch (FrameException e) {
-            buf.position(p); // not consumed: the caller closes the link
-            throw e;
-        }
+        return new Header(type, wire, id, layer, first, count, kLen, len, b.getInt(p + O_PAYLOAD_CRC));
+    }
+
+    /**
+     * Bytes of the whole frame that starts at {@code buf}'s position, when {@link #decode} returned null for it (its
+     * header, if complete, is valid): header and payload, or just the header's size while the header is incomplete.
+     */
+    public static int pendingLength(ByteBuffer buf) {
+        if (buf.remaining() < HEADER_BYTES) return HEADER_BYTES;
+        return HEADER_BYTES + buf.duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt(buf.position() + O_LEN);
     }
 
     /** Reads what {@link #putLayout} wrote. */

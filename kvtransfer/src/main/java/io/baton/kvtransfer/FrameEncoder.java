@@ -8,9 +8,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Builds DATA frames from the sender's KV storage. When the wire type is the storage type a frame's sections are
- * slices of the storage itself (nothing is copied); otherwise the rows are converted into a staging area that the
- * frames point into until {@link #reset()}. One per sender thread.
+ * Builds DATA frames from the sender's KV storage. A frame carries a run of token slots in consecutive block ids
+ * ({@link BlockRuns}), whose K rows and V rows are each one contiguous span of the storage. When the wire type is the
+ * storage type a frame's sections are those spans themselves (nothing is copied); otherwise the rows are converted into
+ * a staging area that the frames point into until {@link #reset()}. One per sender thread.
  */
 final class FrameEncoder {
     private final KvStorage storage;
@@ -18,11 +19,18 @@ final class FrameEncoder {
     private final WireType wire;
     private final boolean raw;
     private final MemorySegment staging;
-    private final long kRowBytes, vRowBytes;
     private long used;
     private float[] scratch = new float[0];
 
     private final int maxTokensPerFrame;
+
+    /**
+     * Payload bytes a frame aims at: large enough that per-frame work (header, checksum calls, the receiver's lookup,
+     * lock and bookkeeping) is a small share, small enough that the receiver (which handles a frame once it has all of
+     * it) works while the rest of a batch is still on the wire, and that frames stay in cache between the sender's
+     * checksum and its write.
+     */
+    static final long FRAME_BYTES = 256 << 10;
 
     /** An encoder of frames of {@code wire} type; conversions use a staging area of one maximal frame. */
     FrameEncoder(KvStorage storage, WireType wire) {
@@ -30,11 +38,9 @@ final class FrameEncoder {
         this.layout = storage.layout();
         this.wire = wire;
         this.raw = wire.kvType == layout.type();
-        this.kRowBytes = (long) layout.kRowWidth() * layout.type().bytes;
-        this.vRowBytes = (long) layout.vRowWidth() * layout.type().bytes;
         long perToken = wireBytes(1);
         if (perToken > FrameCodec.MAX_DATA_PAYLOAD) throw new IllegalArgumentException("one token's KV row (" + perToken + " bytes) exceeds a frame");
-        this.maxTokensPerFrame = (int) Math.min(layout.blockSize(), FrameCodec.MAX_DATA_PAYLOAD / perToken);
+        this.maxTokensPerFrame = (int) Math.max(1, Math.min(FRAME_BYTES, FrameCodec.MAX_DATA_PAYLOAD) / perToken);
         this.staging = raw ? MemorySegment.NULL : Arena.ofAuto().allocate(FrameCodec.MAX_DATA_PAYLOAD, 64);
     }
 
@@ -42,7 +48,7 @@ final class FrameEncoder {
         return wire;
     }
 
-    /** Most tokens one frame may carry: a source block, or fewer where a block's rows would exceed a frame. */
+    /** Most tokens one frame may carry: about {@link #FRAME_BYTES} of payload, at least one token. */
     int maxTokensPerFrame() {
         return maxTokensPerFrame;
     }
@@ -53,34 +59,38 @@ final class FrameEncoder {
     }
 
     /**
-     * The frame carrying rows {@code [slot, slot + n)} of source block {@code block} in {@code layer}, which hold token
-     * positions {@code [firstToken, firstToken + n)}; or null when the staging area is full (send what was built,
+     * The frame carrying {@code n} rows of {@code layer} from ({@code block}, {@code slot}) on, running into blocks
+     * {@code block + 1, ...} past the end of {@code block} ({@link BlockRuns}), which hold token positions
+     * {@code [firstToken, firstToken + n)}; or null when the staging area is full (send what was built,
      * {@link #reset()}, and ask again).
      */
     Frame.Data frame(long transferId, int layer, int block, int slot, int n, int firstToken) {
-        MemorySegment slice = storage.blockSegment(layer, block);
         if (raw) {
-            return new Frame.Data(transferId, layer, firstToken, n, wire, slice.asSlice(slot * kRowBytes, n * kRowBytes),
-                    slice.asSlice(layout.vOffsetInBlock() + slot * vRowBytes, n * vRowBytes));
+            return new Frame.Data(transferId, layer, firstToken, n, wire, storage.kRows(layer, block, slot, n), storage.vRows(layer, block, slot, n));
         }
-        long kBytes = n * wire.rowBytes(layout.kvHeads(), layout.headDim());
-        long vBytes = n * wire.rowBytes(layout.kvHeads(), layout.valueDim());
-        if (used + kBytes + vBytes > staging.byteSize()) return null;
-        MemorySegment k = staging.asSlice(used, kBytes);
-        MemorySegment v = staging.asSlice(used + kBytes, vBytes);
-        used += kBytes + vBytes;
-        int kw = layout.kRowWidth(), vw = layout.vRowWidth();
-        if (scratch.length < n * Math.max(kw, vw)) scratch = new float[n * Math.max(kw, vw)];
-        storage.readK(layer, block, slot, n, scratch, 0);
-        encode(scratch, n, layout.headDim(), k);
-        storage.readV(layer, block, slot, n, scratch, 0);
-        encode(scratch, n, layout.valueDim(), v);
+        long kWire = wire.rowBytes(layout.kvHeads(), layout.headDim()), vWire = wire.rowBytes(layout.kvHeads(), layout.valueDim());
+        if (used + n * (kWire + vWire) > staging.byteSize()) return null;
+        MemorySegment k = staging.asSlice(used, n * kWire);
+        MemorySegment v = staging.asSlice(used + n * kWire, n * vWire);
+        used += n * (kWire + vWire);
+        int kw = layout.kRowWidth(), vw = layout.vRowWidth(), bs = layout.blockSize();
+        if (scratch.length < bs * Math.max(kw, vw)) scratch = new float[bs * Math.max(kw, vw)];
+        // Converted block by block: storage reads go through one block at a time.
+        for (int done = 0; done < n; ) {
+            int b = block + (slot + done) / bs, s = (slot + done) % bs;
+            int m = Math.min(n - done, bs - s);
+            storage.readK(layer, b, s, m, scratch, 0);
+            encode(scratch, m, layout.headDim(), k, done * kWire);
+            storage.readV(layer, b, s, m, scratch, 0);
+            encode(scratch, m, layout.valueDim(), v, done * vWire);
+            done += m;
+        }
         return new Frame.Data(transferId, layer, firstToken, n, wire, k, v);
     }
 
-    private void encode(float[] rows, int n, int dim, MemorySegment dst) {
-        if (wire == WireType.INT8) Int8Rows.quantize(rows, 0, n, layout.kvHeads(), dim, dst, 0);
-        else KvCodec.encode(wire.kvType, rows, 0, dst, 0, n * layout.kvHeads() * dim);
+    private void encode(float[] rows, int n, int dim, MemorySegment dst, long dstOff) {
+        if (wire == WireType.INT8) Int8Rows.quantize(rows, 0, n, layout.kvHeads(), dim, dst, dstOff);
+        else KvCodec.encode(wire.kvType, rows, 0, dst, dstOff, n * layout.kvHeads() * dim);
     }
 
     /** Frees the staging area: every frame built so far has been sent. */

@@ -8,7 +8,9 @@ import java.util.concurrent.ScheduledFuture;
 
 /**
  * The receiver's record of one granted transfer. Its state moves GRANTED → RECEIVING → COMPLETE or FAILED under the
- * object's monitor; rows are written under the same monitor, so no row lands after the final state is reached.
+ * object's monitor. Rows copied from a frame are written under the same monitor; rows read straight from a socket into
+ * the blocks are written outside it, counted in {@link #writers}, and a failure that comes meanwhile defers its
+ * listener call until they are done. Either way no row lands after the listener hears the outcome.
  */
 final class IncomingTransfer {
     enum State { GRANTED, RECEIVING, COMPLETE, FAILED }
@@ -24,6 +26,10 @@ final class IncomingTransfer {
     /** The link the data comes over (set by the first DATA frame). */
     Link link;
     ScheduledFuture<?> lease;
+    /** Payloads being read straight into this transfer's blocks (0 or 1: one reader thread per link). */
+    int writers;
+    /** The failure whose listener call waits for {@link #writers} to reach 0, so no write lands after it; else null. */
+    TransferFailure deferred;
 
     IncomingTransfer(KvGrant grant, BlockTable table, TransferListener listener) {
         this.grant = grant;

@@ -6,10 +6,12 @@ import io.baton.engine.kv.KvStorage;
 import io.baton.kvtransfer.transport.FrameHandler;
 import io.baton.kvtransfer.transport.KvTransport;
 import io.baton.kvtransfer.transport.Link;
+import io.baton.kvtransfer.transport.PayloadSink;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,7 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The decode side of the KV transfer (docs/kv-transfer.md): issues {@link KvGrant}s for blocks the worker reserved,
@@ -32,6 +36,8 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
     public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
     /** Finished transfers remembered, so that late frames are told apart from frames of transfers never granted. */
     static final int REMEMBERED = 4096;
+    /** After a transfer fails while a payload is being read into its blocks, how long that read may go on before the link is closed. */
+    static final long STALL_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private static final System.Logger LOG = System.getLogger(KvReceiver.class.getName());
 
@@ -238,6 +244,92 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
         }
     }
 
+    /**
+     * Reads a DATA payload straight into the transfer's blocks when that is safe and needs no conversion: a live
+     * transfer of this link, a frame that fits it, the storage type on the wire. Anything else (unknown or finished
+     * transfers, bad frames, conversions) goes through {@link #onFrame}, which answers it as usual.
+     */
+    @Override
+    public PayloadSink sinkFor(Link link, FrameCodec.DataHeader h) {
+        if (!greeted.contains(link) || h.wire().kvType != layout.type()) return null;
+        IncomingTransfer t = transfers.get(h.transferId());
+        if (t == null || h.layer() >= layout.layers() || (long) h.firstToken() + h.count() > t.grant.tokens()) return null;
+        long kRow = (long) layout.kRowWidth() * layout.type().bytes, vRow = (long) layout.vRowWidth() * layout.type().bytes;
+        if (h.kBytes() != h.count() * kRow || h.length() != h.count() * (kRow + vRow)) return null;
+        synchronized (t) {
+            if (t.isFinal() || (t.link != null && t.link != link)) return null;
+            if (t.link == null) {
+                t.link = link;
+                t.state = IncomingTransfer.State.RECEIVING;
+            }
+            t.writers++;
+        }
+        stats.framesReceived.increment();
+        stats.bytesReceived.add(h.length());
+        // K spans then V spans, one per run of consecutive destination block ids: the payload's order.
+        List<ByteBuffer> k = new ArrayList<>(), v = new ArrayList<>();
+        int end = h.firstToken() + h.count();
+        for (int p = h.firstToken(); p < end; ) {
+            int n = BlockRuns.length(t.table, p, end, Integer.MAX_VALUE);
+            k.add(storage.kRows(h.layer(), t.table.blockOf(p), t.table.slotOf(p), n).asByteBuffer());
+            v.add(storage.vRows(h.layer(), t.table.blockOf(p), t.table.slotOf(p), n).asByteBuffer());
+            p += n;
+        }
+        k.addAll(v);
+        ByteBuffer[] targets = k.toArray(ByteBuffer[]::new);
+        return new PayloadSink() {
+            @Override
+            public ByteBuffer[] targets() {
+                return targets;
+            }
+
+            @Override
+            public void landed(boolean intact) {
+                endWrite(link, t, h, intact ? null : "payload checksum mismatch in a frame of transfer " + t.grant.idText(), false);
+            }
+
+            @Override
+            public void abandoned() {
+                endWrite(link, t, h, null, true);
+            }
+        };
+    }
+
+    /**
+     * A payload read into {@code t}'s blocks ended ({@code corrupt}: why its checksum failed, else null; {@code abandoned}:
+     * the link failed before it was all read): its rows count as landed if it arrived intact while the transfer was
+     * live; a corrupt one fails the transfer (the link stays in step); a deferred failure is told now that no write is
+     * left.
+     */
+    private void endWrite(Link link, IncomingTransfer t, FrameCodec.DataHeader h, String corrupt, boolean abandoned) {
+        TransferFailure late = null;
+        boolean complete = false, live;
+        synchronized (t) {
+            t.writers--;
+            live = !t.isFinal();
+            if (!live) {
+                if (t.writers == 0 && t.deferred != null) {
+                    late = t.deferred;
+                    t.deferred = null;
+                }
+            } else if (!abandoned && corrupt == null) {
+                int dup = t.markLanded(h.layer(), h.firstToken(), h.count());
+                if (dup > 0) stats.rowsDuplicated.add(dup);
+                if (t.allLanded()) {
+                    t.state = IncomingTransfer.State.COMPLETE;
+                    complete = true;
+                }
+            }
+        }
+        if (late != null) notify(t, late);
+        if (live && corrupt != null) {
+            stats.badFrames.increment();
+            failAndTell(t, FailureCode.CHECKSUM, corrupt, link);
+        }
+        if (complete) succeed(t);
+        // Abandoned: the link is closing, and onClosed fails the transfer (CONNECTION_LOST).
+    }
+
     /** Why a DATA frame does not fit its transfer, or null. */
     private String check(IncomingTransfer t, Frame.Data d) {
         if (d.layer() >= layout.layers()) return "layer " + d.layer() + " of a model with " + layout.layers();
@@ -319,18 +411,40 @@ public final class KvReceiver implements FrameHandler, AutoCloseable {
      */
     private boolean fail(IncomingTransfer t, FailureCode code, boolean fromPeer, String message, boolean abortPeer) {
         Link link;
+        TransferFailure failure = new TransferFailure(code, fromPeer, message);
+        boolean writing;
         synchronized (t) {
             if (t.isFinal()) return false;
             t.state = IncomingTransfer.State.FAILED;
             link = t.link;
             if (t.lease != null) t.lease.cancel(false);
+            writing = t.writers > 0;
+            if (writing) t.deferred = failure; // the payload being read into the blocks finishes first: see endWrite
         }
         transfers.remove(t.grant.transferId());
         remember(t.grant.transferId(), code);
         stats.countFailure(code);
         stats.live.decrement();
         if (abortPeer && link != null) send(link, new Frame.Abort(t.grant.transferId(), code, message));
-        notify(t, new TransferFailure(code, fromPeer, message));
+        if (!writing) {
+            notify(t, failure);
+        } else {
+            // A read into its blocks still going on after the grace means the sender stalled inside a frame: close the
+            // link, which ends the read, so the blocks are not held for as long as the socket hangs.
+            Link l = link;
+            String why = "a read into the blocks of transfer " + t.grant.idText() + " went on after it ended";
+            try {
+                timer.after(STALL_GRACE_NANOS, () -> {
+                    boolean stuck;
+                    synchronized (t) {
+                        stuck = t.writers > 0;
+                    }
+                    if (stuck) l.close(why);
+                });
+            } catch (RejectedExecutionException e) {
+                l.close(why); // the receiver is closing: no grace
+            }
+        }
         return true;
     }
 

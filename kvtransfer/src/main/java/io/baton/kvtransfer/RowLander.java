@@ -9,8 +9,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Writes a DATA frame's rows into the receiver's blocks: token position {@code p} goes to
- * ({@code table.blockOf(p)}, {@code table.slotOf(p)}), in runs of consecutive slots of one block. Rows whose wire type
- * is the storage type are copied as bytes; others are decoded to floats and stored in the storage type.
+ * ({@code table.blockOf(p)}, {@code table.slotOf(p)}). Rows whose wire type is the storage type are copied as bytes,
+ * one copy for K and one for V per run of consecutive destination block ids ({@link BlockRuns}); others are decoded to
+ * floats and stored in the storage type, block by block. {@link #landPerBlock} is the plain reference of the raw copy.
  */
 final class RowLander {
     private RowLander() {}
@@ -29,24 +30,51 @@ final class RowLander {
     /** Stores the frame's rows; the caller has checked the layer, the token range and {@link #checkLengths}. */
     static void land(KvStorage storage, BlockTable table, Frame.Data d) {
         KvLayout l = storage.layout();
+        if (d.wire().kvType != l.type()) {
+            landConverted(storage, table, d);
+            return;
+        }
+        long kRow = (long) l.kRowWidth() * l.type().bytes, vRow = (long) l.vRowWidth() * l.type().bytes;
+        int end = d.firstToken() + d.count();
+        for (int p = d.firstToken(); p < end; ) {
+            int block = table.blockOf(p), slot = table.slotOf(p);
+            int n = BlockRuns.length(table, p, end, Integer.MAX_VALUE);
+            long i = p - d.firstToken();
+            MemorySegment.copy(d.k(), i * kRow, storage.kRows(d.layer(), block, slot, n), 0, n * kRow);
+            MemorySegment.copy(d.v(), i * vRow, storage.vRows(d.layer(), block, slot, n), 0, n * vRow);
+            p += n;
+        }
+    }
+
+    /** The reference of {@link #land}'s raw copy: block by block, one copy for K and one for V per block. */
+    static void landPerBlock(KvStorage storage, BlockTable table, Frame.Data d) {
+        KvLayout l = storage.layout();
+        long kRow = (long) l.kRowWidth() * l.type().bytes, vRow = (long) l.vRowWidth() * l.type().bytes;
+        int end = d.firstToken() + d.count();
+        for (int p = d.firstToken(); p < end; ) {
+            int block = table.blockOf(p), slot = table.slotOf(p);
+            int n = Math.min(end - p, l.blockSize() - slot);
+            long i = p - d.firstToken();
+            MemorySegment.copy(d.k(), i * kRow, storage.kRows(d.layer(), block, slot, n), 0, n * kRow);
+            MemorySegment.copy(d.v(), i * vRow, storage.vRows(d.layer(), block, slot, n), 0, n * vRow);
+            p += n;
+        }
+    }
+
+    /** Rows of another type than the storage's: decoded to floats, stored row by row. */
+    private static void landConverted(KvStorage storage, BlockTable table, Frame.Data d) {
+        KvLayout l = storage.layout();
         long kWire = d.wire().rowBytes(l.kvHeads(), l.headDim()), vWire = d.wire().rowBytes(l.kvHeads(), l.valueDim());
-        boolean raw = d.wire().kvType == l.type();
-        float[] scratch = raw ? null : new float[Math.min(d.count(), l.blockSize()) * Math.max(l.kRowWidth(), l.vRowWidth())];
+        float[] scratch = new float[Math.min(d.count(), l.blockSize()) * Math.max(l.kRowWidth(), l.vRowWidth())];
         int end = d.firstToken() + d.count();
         for (int p = d.firstToken(); p < end; ) {
             int block = table.blockOf(p), slot = table.slotOf(p);
             int n = Math.min(end - p, l.blockSize() - slot);
             int i = p - d.firstToken();
-            if (raw) {
-                MemorySegment dst = storage.blockSegment(d.layer(), block);
-                MemorySegment.copy(d.k(), i * kWire, dst, slot * kWire, n * kWire);
-                MemorySegment.copy(d.v(), i * vWire, dst, l.vOffsetInBlock() + slot * vWire, n * vWire);
-            } else {
-                decode(d.wire(), d.k(), i * kWire, n, l.kvHeads(), l.headDim(), scratch);
-                for (int r = 0; r < n; r++) storage.writeK(d.layer(), block, slot + r, scratch, r * l.kRowWidth());
-                decode(d.wire(), d.v(), i * vWire, n, l.kvHeads(), l.valueDim(), scratch);
-                for (int r = 0; r < n; r++) storage.writeV(d.layer(), block, slot + r, scratch, r * l.vRowWidth());
-            }
+            decode(d.wire(), d.k(), i * kWire, n, l.kvHeads(), l.headDim(), scratch);
+            for (int r = 0; r < n; r++) storage.writeK(d.layer(), block, slot + r, scratch, r * l.kRowWidth());
+            decode(d.wire(), d.v(), i * vWire, n, l.kvHeads(), l.valueDim(), scratch);
+            for (int r = 0; r < n; r++) storage.writeV(d.layer(), block, slot + r, scratch, r * l.vRowWidth());
             p += n;
         }
     }

@@ -167,7 +167,7 @@ final class SenderLink implements FrameHandler {
         while ((f = control.poll()) != null) add(f, 0);
     }
 
-    /** Cuts one work item into frames of at most one source block each and adds them to the batch. */
+    /** Cuts one work item into frames, each a run of consecutive source block ids (capped in size), and adds them to the batch. */
     private void process(Work w) throws IOException {
         if (w == WAKE) return;
         OutgoingTransfer t = w.transfer();
@@ -180,12 +180,11 @@ final class SenderLink implements FrameHandler {
             int end = w.firstToken() + w.count();
             for (int layer = from; layer < to; layer++) {
                 for (int p = w.firstToken(); p < end; ) {
-                    int slot = src.slotOf(p);
-                    int n = Math.min(Math.min(end - p, src.blockSize() - slot), encoder.maxTokensPerFrame());
-                    Frame.Data f = encoder.frame(t.transferId(), layer, src.blockOf(p), slot, n, p);
+                    int n = BlockRuns.length(src, p, end, encoder.maxTokensPerFrame());
+                    Frame.Data f = encoder.frame(t.transferId(), layer, src.blockOf(p), src.slotOf(p), n, p);
                     if (f == null) { // staging full: send what is built, then there is room
                         flush();
-                        f = encoder.frame(t.transferId(), layer, src.blockOf(p), slot, n, p);
+                        f = encoder.frame(t.transferId(), layer, src.blockOf(p), src.slotOf(p), n, p);
                     }
                     add(f, f.payloadBytes());
                     p += n;

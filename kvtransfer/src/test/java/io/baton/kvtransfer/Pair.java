@@ -7,7 +7,8 @@ import io.baton.kvtransfer.transport.TcpKvTransport;
 
 /** A prefill side and a decode side joined by one kind of transport, for tests. */
 final class Pair implements AutoCloseable {
-    enum Kind { INPROC, TCP }
+    /** {@code TCP} receives payloads straight into the blocks; {@code TCP_BUFFERED} through the read buffer (the reference). */
+    enum Kind { INPROC, TCP, TCP_BUFFERED }
 
     static final ModelFingerprint MODEL = ModelFingerprint.synthetic("transfer-test-model");
 
@@ -26,8 +27,8 @@ final class Pair implements AutoCloseable {
         if (kind == Kind.INPROC) {
             senderTransport = receiverTransport = new InProcessKvTransport();
         } else {
-            receiverTransport = TcpKvTransport.loopback();
-            senderTransport = TcpKvTransport.loopback();
+            receiverTransport = TcpKvTransport.loopback(kind == Kind.TCP);
+            senderTransport = TcpKvTransport.loopback(kind == Kind.TCP);
         }
         receiver = new KvReceiver(decode.storage, receiverModel, receiverTransport);
         sender = new KvSender(prefill.storage, senderModel, senderTransport, wire);

@@ -57,13 +57,11 @@ class RobustnessTest {
     /** One frame per (layer, token) of the prefill side's table, in order. */
     List<Frame.Data> frames(long id, BlockTable src) {
         List<Frame.Data> out = new ArrayList<>();
-        long kRow = (long) LAYOUT.kRowWidth() * 4, vRow = (long) LAYOUT.vRowWidth() * 4;
         for (int layer = 0; layer < LAYOUT.layers(); layer++) {
             for (int pos = 0; pos < TOKENS; pos++) {
-                MemorySegment block = p.prefill.storage.blockSegment(layer, src.blockOf(pos));
-                int slot = src.slotOf(pos);
-                out.add(new Frame.Data(id, layer, pos, 1, WireType.F32, block.asSlice(slot * kRow, kRow),
-                        block.asSlice(LAYOUT.vOffsetInBlock() + slot * vRow, vRow)));
+                int block = src.blockOf(pos), slot = src.slotOf(pos);
+                out.add(new Frame.Data(id, layer, pos, 1, WireType.F32, p.prefill.storage.kRows(layer, block, slot, 1),
+                        p.prefill.storage.vRows(layer, block, slot, 1)));
             }
         }
         return out;
@@ -363,6 +361,29 @@ class RobustnessTest {
             assertThat(((Frame.Error) answer).code()).isEqualTo(FailureCode.BAD_FRAME);
             assertThat(s.drainUntilClosed()).isTrue();
         }
+        assertStillServes();
+    }
+
+    @Test
+    void senderStalledInsideAFrameCannotHoldTheReceiversBlocks() throws Exception {
+        // The payload of a DATA frame is read straight into the transfer's blocks: a sender that stops in the middle of
+        // one leaves that read blocked. The lease still ends the transfer, its listener is called only once the read has
+        // let go of the blocks, and the link is closed for it shortly after the lease.
+        BlockTable src = p.prefill.reserve("a", TOKENS), dst = p.decode.reserve("a", TOKENS);
+        p.prefill.fillRandom(src, TOKENS, 1);
+        BlockOwner.Outcome a = p.decode.freeing("a", true);
+        KvGrant g = p.receiver.grant(dst, TOKENS, LEASE, a);
+        try (RawPeer s = rawSender()) {
+            byte[] bytes = FrameCodec.toBytes(new Frame.Data(g.transferId(), 0, 0, 4, WireType.F32,
+                    p.prefill.storage.kRows(0, src.blockOf(0), 0, 4), p.prefill.storage.vRows(0, src.blockOf(0), 0, 4)));
+            s.sendBytes(java.util.Arrays.copyOf(bytes, FrameCodec.HEADER_BYTES + 20)); // header and a few payload bytes
+            await().atMost(WITHIN_LEASE).until(a::done);
+            assertThat(a.calls).containsExactly("failed LEASE_EXPIRED");
+            assertThat(p.decode.allFree()).isTrue();
+            assertThat(s.drainUntilClosed()).as("the receiver closes the stalled link").isTrue();
+        }
+        assertThat(p.receiver.liveTransfers()).isZero();
+        p.prefill.free("a");
         assertStillServes();
     }
 

@@ -88,6 +88,50 @@ class TransferTest {
         }
     }
 
+    static Stream<Arguments> randomTables() {
+        List<Arguments> out = new ArrayList<>();
+        for (Pair.Kind kind : Pair.Kind.values()) {
+            out.add(Arguments.of(kind, KvType.F32, 4, KvType.F32, 4));
+            out.add(Arguments.of(kind, KvType.F32, 3, KvType.F32, 5));
+            out.add(Arguments.of(kind, KvType.BF16, 1, KvType.BF16, 2));
+            out.add(Arguments.of(kind, KvType.F32, 4, KvType.F16, 3));
+        }
+        return out.stream();
+    }
+
+    /**
+     * Source and destination tables made of runs of consecutive ids of odd lengths, with gaps, reversed stretches and
+     * runs out of order (BlockRunsTest.randomIds): frames follow the source's runs and land by the destination's, and
+     * every row arrives exactly as the per-token reading of both tables says.
+     */
+    @ParameterizedTest(name = "{0}: {1}/{2} into {3}/{4}")
+    @MethodSource("randomTables")
+    void rowsLandExactlyWhateverTheRunsOfBlockIds(Pair.Kind kind, KvType srcType, int srcBlock, KvType dstType, int dstBlock) {
+        Random r = new Random(srcBlock * 31 + dstBlock);
+        try (Pair p = new Pair(kind, layout(srcType, srcBlock), layout(dstType, dstBlock), null)) {
+            for (int trial = 0; trial < 4; trial++) {
+                int tokens = 5 + r.nextInt(25);
+                BlockTable src = new BlockTable(BlockRunsTest.randomIds(r, p.prefill.layout().blocksForTokens(tokens), 64), srcBlock);
+                BlockTable dst = new BlockTable(BlockRunsTest.randomIds(r, p.decode.layout().blocksForTokens(tokens), 64), dstBlock);
+                p.prefill.fillRandom(src, tokens, trial);
+                BlockOwner.Outcome decoded = new BlockOwner.Outcome(() -> { }, false), sent = new BlockOwner.Outcome(() -> { }, false);
+                OutgoingTransfer t = p.sender.start(p.receiver.grant(dst, tokens, WAIT, decoded), src, sent);
+                for (int first = 0; first < tokens; first += 7) { // chunks that cut blocks anywhere
+                    for (int layer = 0; layer < 3; layer++) t.layerReady(layer, first, Math.min(7, tokens - first));
+                }
+                await().atMost(WAIT).until(() -> decoded.done() && sent.done());
+                assertThat(decoded.calls).containsExactly("succeeded");
+                assertThat(sent.calls).containsExactly("succeeded");
+                for (int layer = 0; layer < 3; layer++) {
+                    for (int pos = 0; pos < tokens; pos++) {
+                        assertThat(p.decode.row(dst, layer, pos)).as("%s -> %s, layer %d token %d", src, dst, layer, pos)
+                                .containsExactly(roundTrip(dstType, roundTrip(srcType, p.prefill.row(src, layer, pos))));
+                    }
+                }
+            }
+        }
+    }
+
     /** Each (token, head) of K and V within half a quantization step (amax / 254), then the storage type's rounding. */
     static void assertInt8Close(float[] expected, float[] got, KvType dstType) {
         int dim = 8, vdim = 6, heads = 2;

@@ -137,6 +137,11 @@ public final class KvCacheManager {
         }
         pool.touch(hits);
         int[] fresh = pool.allocate(toAllocate);
+        // The pool hands out blocks in eviction order, and a finished request frees its table tail first, so blocks
+        // often come back in descending runs. Fresh blocks hold nothing yet: any order in the table is as good, and
+        // ascending ids make runs of consecutive blocks, whose K and V rows are contiguous in KvStorage (the KV transfer
+        // moves a run with one copy for K and one for V, instead of two per block).
+        Arrays.sort(fresh);
         int[] grown = Arrays.copyOf(e.blocks, held + hits.length + fresh.length);
         System.arraycopy(hits, 0, grown, held, hits.length);
         System.arraycopy(fresh, 0, grown, held + hits.length, fresh.length);

@@ -5,11 +5,10 @@ import io.baton.engine.model.ModelConfig;
 /**
  * The shape of one KV block: what a model needs per token and how many tokens a block holds.
  *
- * <p>Within a block of one layer, the K rows of all {@code blockSize} slots come first, then the V rows: slot {@code s}'s
- * K row is {@code kvHeads × headDim} elements (head-major inside the row, as the model's K projection produces them)
- * starting at {@code s × kRowWidth}; its V row starts at {@code blockSize × kRowWidth + s × vRowWidth}. This is the
- * per-token row order of llama.cpp's K cache and of {@link io.baton.engine.model.KvCache}, so attention code reads a
- * block's K exactly like a run of cache rows. See docs/kv-cache.md.
+ * <p>A token's K row is {@code kvHeads × headDim} elements (head-major inside the row, as the model's K projection
+ * produces them, llama.cpp's K cache and {@link io.baton.engine.model.KvCache} store them), its V row
+ * {@code kvHeads × valueDim}. {@link KvStorage} keeps a block's K rows in slot order, so attention reads a block's K
+ * exactly like a run of cache rows, and its V rows likewise. See docs/kv-cache.md.
  *
  * @param layers    transformer layers (each has its own K and V)
  * @param kvHeads   key/value heads (GQA: fewer than query heads)
@@ -73,14 +72,9 @@ public record KvLayout(int layers, int kvHeads, int headDim, int valueDim, int b
         return layers * bytesPerTokenPerLayer();
     }
 
-    /** Bytes of one block in one layer: the unit {@link KvStorage#blockSegment} hands out (K rows, then V rows). */
+    /** Bytes of one block in one layer (its K rows and its V rows). */
     public long blockBytesPerLayer() {
         return blockSize * bytesPerTokenPerLayer();
-    }
-
-    /** Byte offset of the V rows inside a (layer, block) slice: after all of the block's K rows. */
-    public long vOffsetInBlock() {
-        return (long) blockSize * kRowWidth() * type.bytes;
     }
 
     /** Bytes of one block over all layers: what one block id costs. */

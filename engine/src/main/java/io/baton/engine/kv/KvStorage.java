@@ -8,9 +8,11 @@ import java.util.Objects;
  * The KV memory of a worker: {@code numBlocks} blocks of a {@link KvLayout}, allocated once, off-heap, in one shared
  * arena, and never resized. Block ids are the {@link BlockPool}'s; this class only stores and converts.
  *
- * <p>Layout: layer-major. Layer {@code l} is one contiguous run of {@code numBlocks} (layer, block) slices; slice
- * {@code b} holds the block's K rows then its V rows ({@link KvLayout}). Layer-major keeps every (layer, block) slice
- * contiguous, so the KV transfer can stream layer by layer straight from {@link #blockSegment} without a copy.
+ * <p>Layout: layer-major, and inside a layer all K rows first, then all V rows (docs/kv-cache.md, "Block layout"):
+ * layer {@code l} is {@code [K rows of block 0 .. numBlocks-1][V rows of block 0 .. numBlocks-1]}, each block's rows in
+ * slot order. So the K (or V) rows of a run of consecutive block ids are one contiguous span ({@link #kRows},
+ * {@link #vRows}): the KV transfer sends and lands a run of blocks with one copy for K and one for V instead of two per
+ * block, and a block's K rows are still one contiguous run for attention.
  *
  * <p>Threads: the memory is shared ({@link Arena#ofShared()}); different threads may write different (layer, block,
  * slot) rows at once. Closing frees everything; any later access throws {@link IllegalStateException}.
@@ -23,22 +25,21 @@ public final class KvStorage implements AutoCloseable {
     private final int numBlocks;
     private final Arena arena;
     private final MemorySegment memory;
-    private final long sliceBytes;
     private final long layerBytes;
+    /** Bytes of the K rows of every block of one layer: where that layer's V rows start. */
+    private final long kPartBytes;
     private final long kRowBytes;
     private final long vRowBytes;
-    private final long vOffset;
     private final long kHeadBytes;
     private final long vHeadBytes;
 
     private KvStorage(KvLayout layout, int numBlocks) {
         this.layout = layout;
         this.numBlocks = numBlocks;
-        this.sliceBytes = layout.blockBytesPerLayer();
-        this.layerBytes = sliceBytes * numBlocks;
+        this.layerBytes = layout.blockBytesPerLayer() * numBlocks;
         this.kRowBytes = (long) layout.kRowWidth() * layout.type().bytes;
         this.vRowBytes = (long) layout.vRowWidth() * layout.type().bytes;
-        this.vOffset = layout.vOffsetInBlock();
+        this.kPartBytes = (long) numBlocks * layout.blockSize() * kRowBytes;
         this.kHeadBytes = (long) layout.headDim() * layout.type().bytes;
         this.vHeadBytes = (long) layout.valueDim() * layout.type().bytes;
         this.arena = Arena.ofShared();
@@ -82,15 +83,24 @@ public final class KvStorage implements AutoCloseable {
 
     // ---- raw memory for the KV transfer ----
 
-    /** All blocks of one layer: {@code numBlocks × blockBytesPerLayer} bytes, block {@code b} at {@code b × blockBytesPerLayer}. */
+    /** All blocks of one layer: {@code numBlocks × blockBytesPerLayer} bytes, every block's K rows, then every block's V rows. */
     public MemorySegment layerSegment(int layer) {
         Objects.checkIndex(layer, layout.layers());
         return memory.asSlice(layer * layerBytes, layerBytes);
     }
 
-    /** One block of one layer: its K rows then its V rows ({@link KvLayout#vOffsetInBlock()}), little-endian. */
-    public MemorySegment blockSegment(int layer, int block) {
-        return memory.asSlice(sliceOffset(layer, block), sliceBytes);
+    /**
+     * The K rows of {@code rows} consecutive token slots of one layer, from ({@code block}, {@code slot}) on, little-endian
+     * in the storage type: past the end of {@code block} the rows go on into blocks {@code block + 1, block + 2, ...} (one
+     * span for a run of consecutive block ids).
+     */
+    public MemorySegment kRows(int layer, int block, int slot, int rows) {
+        return memory.asSlice(kRowOffset(layer, block, slot), checkRun(block, slot, rows) * kRowBytes);
+    }
+
+    /** The V rows of {@code rows} consecutive token slots, as {@link #kRows}. */
+    public MemorySegment vRows(int layer, int block, int slot, int rows) {
+        return memory.asSlice(vRowOffset(layer, block, slot), checkRun(block, slot, rows) * vRowBytes);
     }
 
     // ---- writes ----
@@ -149,7 +159,7 @@ public final class KvStorage implements AutoCloseable {
         Objects.checkIndex(head, layout.kvHeads());
         Objects.checkFromIndexSize(qOff, layout.headDim(), q.length);
         Objects.checkFromIndexSize(scoresOff, slots, scores.length);
-        long base = sliceOffset(layer, block) + head * kHeadBytes;
+        long base = kRowOffset(layer, block, 0) + head * kHeadBytes;
         for (int s = 0; s < slots; s++) {
             scores[scoresOff + s] = KvCodec.dot(layout.type(), memory, base + s * kRowBytes, q, qOff, layout.headDim());
         }
@@ -161,7 +171,7 @@ public final class KvStorage implements AutoCloseable {
         Objects.checkIndex(head, layout.kvHeads());
         Objects.checkFromIndexSize(pOff, slots, p.length);
         Objects.checkFromIndexSize(outOff, layout.valueDim(), out.length);
-        long base = sliceOffset(layer, block) + vOffset + head * vHeadBytes;
+        long base = vRowOffset(layer, block, 0) + head * vHeadBytes;
         for (int s = 0; s < slots; s++) {
             KvCodec.addScaled(layout.type(), memory, base + s * vRowBytes, p[pOff + s], out, outOff, layout.valueDim());
         }
@@ -169,20 +179,27 @@ public final class KvStorage implements AutoCloseable {
 
     // ---- offsets ----
 
-    private long sliceOffset(int layer, int block) {
+    /** Index of (block, slot) among a layer's token slots: K and V rows are stored in this order. */
+    private long slotIndex(int layer, int block, int slot) {
         Objects.checkIndex(layer, layout.layers());
         Objects.checkIndex(block, numBlocks);
-        return layer * layerBytes + block * sliceBytes;
+        Objects.checkIndex(slot, layout.blockSize());
+        return (long) block * layout.blockSize() + slot;
     }
 
     private long kRowOffset(int layer, int block, int slot) {
-        Objects.checkIndex(slot, layout.blockSize());
-        return sliceOffset(layer, block) + slot * kRowBytes;
+        return layer * layerBytes + slotIndex(layer, block, slot) * kRowBytes;
     }
 
     private long vRowOffset(int layer, int block, int slot) {
-        Objects.checkIndex(slot, layout.blockSize());
-        return sliceOffset(layer, block) + vOffset + slot * vRowBytes;
+        return layer * layerBytes + kPartBytes + slotIndex(layer, block, slot) * vRowBytes;
+    }
+
+    /** {@code rows}, once checked that they stay inside the layer's slots from (block, slot) on. */
+    private long checkRun(int block, int slot, int rows) {
+        long first = slotIndex(0, block, slot);
+        Objects.checkFromIndexSize(first, rows, (long) numBlocks * layout.blockSize());
+        return rows;
     }
 
     private void checkSlots(int fromSlot, int slots) {

@@ -19,7 +19,6 @@ class KvLayoutTest {
         assertThat(l.bytesPerToken()).isEqualTo(24 * 1024);
         assertThat(l.blockBytesPerLayer()).isEqualTo(16 * 1024);
         assertThat(l.bytesPerBlock()).isEqualTo(384 * 1024);
-        assertThat(l.vOffsetInBlock()).isEqualTo(16 * 128 * 4);
         assertThat(new KvLayout(24, 2, 64, 64, 16, KvType.BF16).bytesPerBlock()).isEqualTo(192 * 1024);
         assertThat(l.blocksForBudget(1L << 30)).isEqualTo(2730); // 1 GiB / 384 KiB
         assertThat(l.blocksForTokens(0)).isZero();

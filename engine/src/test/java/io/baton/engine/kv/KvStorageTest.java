@@ -138,11 +138,10 @@ class KvStorageTest {
     }
 
     @Test
-    void blockSegmentsAreDisjointAndLaidOutAsDocumented() {
+    void rowSpansAreLaidOutAsDocumented() {
         KvLayout l = odd(KvType.F32);
         try (KvStorage s = KvStorage.allocate(l, 3)) {
             assertThat(s.byteSize()).isEqualTo(l.layers() * 3 * l.blockBytesPerLayer());
-            assertThat(s.blockSegment(0, 0).byteSize()).isEqualTo(l.blockBytesPerLayer());
             assertThat(s.layerSegment(1).byteSize()).isEqualTo(3 * l.blockBytesPerLayer());
             float[] k = new float[l.kRowWidth()];
             float[] v = new float[l.vRowWidth()];
@@ -154,34 +153,52 @@ class KvStorageTest {
                         java.util.Arrays.fill(v, -(100 * layer + 10 * b + slot));
                         s.write(layer, b, slot, k, 0, v, 0);
                     }
-            for (int layer = 0; layer < 2; layer++)
-                for (int b = 0; b < 3; b++) {
-                    MemorySegment seg = s.blockSegment(layer, b);
-                    assertThat(seg.address()).isEqualTo(s.layerSegment(layer).address() + b * l.blockBytesPerLayer());
+            long kRow = l.kRowWidth() * 4L, vRow = l.vRowWidth() * 4L;
+            for (int layer = 0; layer < 2; layer++) {
+                MemorySegment layerSeg = s.layerSegment(layer);
+                // Inside a layer: every block's K rows in (block, slot) order, then every block's V rows.
+                for (int b = 0; b < 3; b++)
                     for (int slot = 0; slot < 3; slot++) {
-                        long kAt = (long) slot * l.kRowWidth() * 4;
-                        long vAt = l.vOffsetInBlock() + (long) slot * l.vRowWidth() * 4;
-                        assertThat(seg.get(KvCodec.F32, kAt)).isEqualTo(100f * layer + 10 * b + slot);
-                        assertThat(seg.get(KvCodec.F32, kAt + 4L * (l.kRowWidth() - 1))).isEqualTo(100f * layer + 10 * b + slot);
-                        assertThat(seg.get(KvCodec.F32, vAt)).isEqualTo(-(100f * layer + 10 * b + slot));
-                        assertThat(seg.get(KvCodec.F32, vAt + 4L * (l.vRowWidth() - 1))).isEqualTo(-(100f * layer + 10 * b + slot));
+                        long kAt = (b * 3L + slot) * kRow, vAt = 9 * kRow + (b * 3L + slot) * vRow;
+                        assertThat(layerSeg.get(KvCodec.F32, kAt)).isEqualTo(100f * layer + 10 * b + slot);
+                        assertThat(layerSeg.get(KvCodec.F32, kAt + kRow - 4)).isEqualTo(100f * layer + 10 * b + slot);
+                        assertThat(layerSeg.get(KvCodec.F32, vAt)).isEqualTo(-(100f * layer + 10 * b + slot));
+                        assertThat(layerSeg.get(KvCodec.F32, vAt + vRow - 4)).isEqualTo(-(100f * layer + 10 * b + slot));
                     }
+                // A span from block 0 slot 2 runs on into blocks 1 and 2.
+                MemorySegment ks = s.kRows(layer, 0, 2, 5), vs = s.vRows(layer, 0, 2, 5);
+                assertThat(ks.byteSize()).isEqualTo(5 * kRow);
+                assertThat(vs.byteSize()).isEqualTo(5 * vRow);
+                for (int i = 0; i < 5; i++) {
+                    int b = (2 + i) / 3, slot = (2 + i) % 3;
+                    assertThat(ks.get(KvCodec.F32, i * kRow)).isEqualTo(100f * layer + 10 * b + slot);
+                    assertThat(vs.get(KvCodec.F32, i * vRow + 4)).isEqualTo(-(100f * layer + 10 * b + slot));
                 }
+            }
+            assertThat(s.kRows(1, 2, 3 - 1, 1).byteSize()).isEqualTo(kRow);
+            assertThat(s.vRows(0, 1, 0, 0).byteSize()).isZero();
+            assertThatThrownBy(() -> s.kRows(0, 2, 1, 3)).isInstanceOf(IndexOutOfBoundsException.class); // past the last block
+            assertThatThrownBy(() -> s.vRows(2, 0, 0, 1)).isInstanceOf(IndexOutOfBoundsException.class); // no such layer
+            assertThatThrownBy(() -> s.kRows(0, 0, 3, 1)).isInstanceOf(IndexOutOfBoundsException.class); // no such slot
         }
     }
 
     @Test
     void rawSegmentCopyMovesABlockBetweenStorages() {
-        // What the KV transfer does: copy a (layer, block) slice from one worker's storage to another's, no conversion.
+        // What the KV transfer does: copy a block's K and V rows from one worker's storage to another's, no conversion.
         KvLayout l = odd(KvType.BF16);
         Random r = new Random(5);
         try (KvStorage a = KvStorage.allocate(l, 2); KvStorage b = KvStorage.allocate(l, 5)) {
             for (int slot = 0; slot < 3; slot++) a.write(1, 1, slot, gaussians(r, l.kRowWidth()), 0, gaussians(r, l.vRowWidth()), 0);
-            b.blockSegment(1, 4).copyFrom(a.blockSegment(1, 1));
-            float[] x = new float[3 * l.kRowWidth()];
-            float[] y = new float[3 * l.kRowWidth()];
+            b.kRows(1, 4, 0, 3).copyFrom(a.kRows(1, 1, 0, 3));
+            b.vRows(1, 4, 0, 3).copyFrom(a.vRows(1, 1, 0, 3));
+            float[] x = new float[3 * l.vRowWidth()];
+            float[] y = new float[3 * l.vRowWidth()];
             a.readK(1, 1, 0, 3, x, 0);
             b.readK(1, 4, 0, 3, y, 0);
+            assertThat(y).containsExactly(x);
+            a.readV(1, 1, 0, 3, x, 0);
+            b.readV(1, 4, 0, 3, y, 0);
             assertThat(y).containsExactly(x);
         }
     }

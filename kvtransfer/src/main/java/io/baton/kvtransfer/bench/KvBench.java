@@ -43,7 +43,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * F32 KV delivered through the INT8 wire), and the ratios {@code inprocess_vs_memcpy} and {@code tcp_vs_memcpy} at 8k
  * tokens of qwen2.5-0.5b. For context, two floors measured in the same run: {@code memcpy_blocks_*} (the same copy
  * block by block into differently numbered blocks, as paging forces) and {@code tcp_raw_socket_*} (the bytes over a
- * bare loopback socket), with the ratios {@code inprocess_vs_memcpy_blocks} and {@code tcp_vs_raw_socket}. {@link #ttftOverhead} measures what a transfer adds to a real prefill; it needs a model (the
+ * bare loopback socket), with the ratios {@code inprocess_vs_memcpy_blocks} and {@code tcp_vs_raw_socket}. Those
+ * transfers go into destination block ids in reverse order (every block a separate copy); {@code inprocess_runs_*} and
+ * {@code tcp_runs_*} (ratios {@code inprocess_runs_vs_memcpy}, {@code tcp_runs_vs_memcpy}) go into consecutive ids, as a
+ * fresh pool hands them out. {@link #ttftOverhead} measures what a transfer adds to a real prefill; it needs a model (the
  * lead wires a synthetic qwen2.5-0.5b-shaped one to {@code baton bench kv}). See {@link #main} for the command line.
  */
 public final class KvBench {
@@ -85,11 +88,14 @@ public final class KvBench {
                 out.add(new Result("memcpy" + suffix, t.memcpy, "GB/s"));
                 out.add(new Result("memcpy_blocks" + suffix, t.memcpyBlocks, "GB/s"));
                 out.add(new Result("inprocess" + suffix, t.inprocess, "GB/s"));
+                out.add(new Result("inprocess_runs" + suffix, t.inprocessRuns, "GB/s"));
                 out.add(new Result("tcp_raw_socket" + suffix, t.rawSocket, "GB/s"));
                 out.add(new Result("tcp" + suffix, t.tcp, "GB/s"));
+                out.add(new Result("tcp_runs" + suffix, t.tcpRuns, "GB/s"));
                 out.add(new Result("tcp_int8" + suffix, t.tcpInt8, "GB/s"));
                 if (s == QWEN_05B && (tokens == 8192 || ratios == null)) {
-                    ratios = new double[] {t.inprocess / t.memcpy, t.tcp / t.memcpy, t.inprocess / t.memcpyBlocks, t.tcp / t.rawSocket};
+                    ratios = new double[] {t.inprocess / t.memcpy, t.tcp / t.memcpy, t.inprocess / t.memcpyBlocks, t.tcp / t.rawSocket,
+                            t.inprocessRuns / t.memcpy, t.tcpRuns / t.memcpy};
                 }
             }
         }
@@ -97,20 +103,28 @@ public final class KvBench {
         out.add(new Result("tcp_vs_memcpy", ratios[1], "ratio"));
         out.add(new Result("inprocess_vs_memcpy_blocks", ratios[2], "ratio"));
         out.add(new Result("tcp_vs_raw_socket", ratios[3], "ratio"));
+        out.add(new Result("inprocess_runs_vs_memcpy", ratios[4], "ratio"));
+        out.add(new Result("tcp_runs_vs_memcpy", ratios[5], "ratio"));
         return out;
     }
 
     /**
      * GB/s (10^9 bytes of the KV's storage type per second) of each way to move one prompt's KV: {@code memcpy} copies
      * each layer's blocks as one run; {@code memcpyBlocks} copies block by block into the transfer's (differently
-     * numbered) destination blocks, the granularity of a paged cache; {@code rawSocket} is {@link RawLoopback}.
+     * numbered) destination blocks, the granularity of a paged cache; {@code rawSocket} is {@link RawLoopback}. The
+     * transfers go into destination block ids in reverse order of the source's (no two consecutive source blocks land in
+     * consecutive destination blocks: the worst case for a paged copy, and what a pool gives a request from blocks that
+     * one earlier request freed, tail first), except {@code inprocessRuns} and {@code tcpRuns}, whose destination ids
+     * are consecutive, as a fresh pool hands them out (each layer moves as long runs).
      */
-    public record Throughput(double memcpy, double memcpyBlocks, double inprocess, double rawSocket, double tcp, double tcpInt8) { }
+    public record Throughput(double memcpy, double memcpyBlocks, double inprocess, double inprocessRuns, double rawSocket,
+                             double tcp, double tcpRuns, double tcpInt8) { }
 
     public Throughput throughput(Shape shape, int tokens, boolean withInt8) {
         KvLayout layout = shape.layout(KvType.F32);
         int blocks = layout.blocksForTokens(tokens);
         double bytes = (double) tokens * layout.bytesPerToken();
+        long kRow = (long) layout.kRowWidth() * layout.type().bytes, vRow = (long) layout.vRowWidth() * layout.type().bytes;
         try (KvStorage src = KvStorage.allocate(layout, blocks); KvStorage dst = KvStorage.allocate(layout, blocks)) {
             for (int l = 0; l < layout.layers(); l++) src.layerSegment(l).fill((byte) 0x3c); // about 0.0115 as F32
             double memcpy = bytes / best(() -> {
@@ -121,24 +135,31 @@ public final class KvBench {
             double memcpyBlocks = bytes / best(() -> {
                 long t0 = System.nanoTime();
                 for (int l = 0; l < layout.layers(); l++) {
-                    for (int b = 0; b < blocks; b++) MemorySegment.copy(src.blockSegment(l, b), 0, dst.blockSegment(l, blocks - 1 - b), 0, layout.blockBytesPerLayer());
+                    for (int b = 0; b < blocks; b++) {
+                        int to = blocks - 1 - b, bs = layout.blockSize();
+                        MemorySegment.copy(src.kRows(l, b, 0, bs), 0, dst.kRows(l, to, 0, bs), 0, bs * kRow);
+                        MemorySegment.copy(src.vRows(l, b, 0, bs), 0, dst.vRows(l, to, 0, bs), 0, bs * vRow);
+                    }
                 }
                 return seconds(t0);
             });
             double raw = bytes / best(() -> RawLoopback.seconds(src, dst));
-            double inproc, tcp, int8 = Double.NaN;
+            double inproc, inprocRuns, tcp, tcpRuns, int8 = Double.NaN;
             try (Rig r = Rig.inProcess(src, dst, null)) {
-                inproc = bytes / best(() -> r.transfer(tokens));
+                inproc = bytes / best(() -> r.transfer(tokens, false));
+                inprocRuns = bytes / best(() -> r.transfer(tokens, true));
             }
             try (Rig r = Rig.tcp(src, dst, null)) {
-                tcp = bytes / best(() -> r.transfer(tokens));
+                tcp = bytes / best(() -> r.transfer(tokens, false));
+                tcpRuns = bytes / best(() -> r.transfer(tokens, true));
             }
             if (withInt8) {
                 try (Rig r = Rig.tcp(src, dst, WireType.INT8)) {
-                    int8 = bytes / best(() -> r.transfer(tokens));
+                    int8 = bytes / best(() -> r.transfer(tokens, false));
                 }
             }
-            return new Throughput(memcpy / 1e9, memcpyBlocks / 1e9, inproc / 1e9, raw / 1e9, tcp / 1e9, int8 / 1e9);
+            return new Throughput(memcpy / 1e9, memcpyBlocks / 1e9, inproc / 1e9, inprocRuns / 1e9, raw / 1e9, tcp / 1e9,
+                    tcpRuns / 1e9, int8 / 1e9);
         }
     }
 
@@ -168,13 +189,16 @@ public final class KvBench {
             return new Rig(src, dst, TcpKvTransport.loopback(), TcpKvTransport.loopback(), wire);
         }
 
-        /** Seconds to move tokens {@code 0 .. tokens-1}, all ready at once: start to acknowledgement. */
-        double transfer(int tokens) {
+        /**
+         * Seconds to move tokens {@code 0 .. tokens-1}, all ready at once: start to acknowledgement. The source's block
+         * ids are {@code 0, 1, ...}; the destination's the same ({@code consecutive}) or in reverse order.
+         */
+        double transfer(int tokens, boolean consecutive) {
             int n = src.layout().blocksForTokens(tokens);
             int[] srcIds = new int[n], dstIds = new int[n];
             for (int i = 0; i < n; i++) {
                 srcIds[i] = i;
-                dstIds[i] = n - 1 - i; // the destination's block ids differ from the source's
+                dstIds[i] = consecutive ? i : n - 1 - i;
             }
             Outcome done = new Outcome();
             KvGrant g = receiver.grant(new BlockTable(dstIds, dst.layout().blockSize()), tokens, LEASE, done);

@@ -20,12 +20,14 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.zip.CRC32C;
 
 /**
  * Links over TCP with blocking {@code java.nio} channels (docs/kv-transfer.md, "Transports"). Writes are gathering
  * writes of frame headers and the DATA sections' own off-heap memory ({@code MemorySegment.asByteBuffer()}, no copy
- * onto the heap); each link has one reader thread that reads up to {@value #READ_BUFFER_BYTES} bytes per call into a
- * direct buffer and decodes frames in place.
+ * onto the heap); each link has one reader thread that reads frames into a direct buffer of
+ * {@value #READ_BUFFER_BYTES} bytes and decodes them in place, except the payloads its handler takes straight into
+ * their destination ({@link FrameHandler#sinkFor}).
  */
 public final class TcpKvTransport implements KvTransport {
     public static final String SCHEME = "tcp://";
@@ -36,18 +38,35 @@ public final class TcpKvTransport implements KvTransport {
     static final int CONNECT_TIMEOUT_MS = 5_000;
 
     private final InetSocketAddress bind;
+    private final boolean directReceive;
     private final Set<TcpLink> links = ConcurrentHashMap.newKeySet();
     private final Set<Server> servers = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    /** A transport whose {@link #serve} listens on {@code bind} (port 0: any free port). */
-    public TcpKvTransport(InetSocketAddress bind) {
+    /**
+     * A transport whose {@link #serve} listens on {@code bind} (port 0: any free port).
+     *
+     * @param directReceive read DATA payloads straight into the places their handler names
+     *                      ({@link FrameHandler#sinkFor}); false: always through the read buffer (the plain reference path)
+     */
+    public TcpKvTransport(InetSocketAddress bind, boolean directReceive) {
         this.bind = bind;
+        this.directReceive = directReceive;
+    }
+
+    /** A transport listening on {@code bind} that receives payloads straight into their destination where it can. */
+    public TcpKvTransport(InetSocketAddress bind) {
+        this(bind, true);
     }
 
     /** A transport serving on the loopback address, any free port. */
     public static TcpKvTransport loopback() {
-        return new TcpKvTransport(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return loopback(true);
+    }
+
+    /** A transport serving on the loopback address, any free port; see {@link #TcpKvTransport(InetSocketAddress, boolean)}. */
+    public static TcpKvTransport loopback(boolean directReceive) {
+        return new TcpKvTransport(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), directReceive);
     }
 
     @Override
@@ -214,16 +233,36 @@ public final class TcpKvTransport implements KvTransport {
 
         private void readLoop() {
             ByteBuffer buf = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
+            // Bytes [start, end) of buf are read and not yet decoded.
+            int start = 0, end = 0;
             String reason = "closed";
             try {
                 while (open.get()) {
+                    int limit = buf.capacity();
+                    if (directReceive) {
+                        // Read no further than the end of the frame begun (its header, while that is incomplete): the
+                        // payload of a DATA frame then comes straight into its blocks instead of through this buffer.
+                        buf.limit(end).position(start);
+                        limit = start + FrameCodec.pendingLength(buf);
+                    }
+                    buf.limit(limit).position(end);
                     if (ch.read(buf) < 0) {
                         reason = "peer " + peer + " closed the connection";
                         break;
                     }
-                    buf.flip();
+                    end = buf.position();
+                    buf.limit(end).position(start);
                     if (!decodeAll(buf)) return;
-                    buf.compact();
+                    start = buf.position();
+                    if (start == end) {
+                        start = end = 0;
+                    } else if (start + FrameCodec.pendingLength(buf) > buf.capacity()) {
+                        // The partial frame would not fit where it is: move it to the front. Only then, so that a large
+                        // frame arriving in many reads is not moved again after each of them.
+                        buf.compact();
+                        end -= start;
+                        start = 0;
+                    }
                 }
             } catch (IOException e) {
                 reason = "read from " + peer + " failed: " + e.getMessage();
@@ -234,10 +273,22 @@ public final class TcpKvTransport implements KvTransport {
             close(reason);
         }
 
-        /** Hands every whole frame in {@code buf} to the handler; false if the stream turned out unreadable (closed). */
-        private boolean decodeAll(ByteBuffer buf) {
+        /**
+         * Hands every whole frame in {@code buf} to the handler, and reads the payloads of DATA frames whose handler
+         * gives a {@link PayloadSink} straight into it; false if the stream turned out unreadable (closed).
+         */
+        private boolean decodeAll(ByteBuffer buf) throws IOException {
             while (true) {
                 try {
+                    if (directReceive) {
+                        FrameCodec.DataHeader h = FrameCodec.dataHeader(buf);
+                        PayloadSink sink = h == null ? null : handler.sinkFor(this, h);
+                        if (sink != null) {
+                            buf.position(buf.position() + FrameCodec.HEADER_BYTES);
+                            receive(buf, h, sink);
+                            continue;
+                        }
+                    }
                     Frame f = FrameCodec.decode(buf);
                     if (f == null) return true;
                     handler.onFrame(this, f);
@@ -254,6 +305,35 @@ public final class TcpKvTransport implements KvTransport {
                     close("unreadable frame from " + peer + ": " + e.getMessage());
                     return false;
                 }
+            }
+        }
+
+        /**
+         * Fills {@code sink}'s targets with the payload: first the part already in {@code buf} (consumed), then the rest
+         * read from the socket with scattering reads straight into the targets; then checks the payload's CRC32C.
+         */
+        private void receive(ByteBuffer buf, FrameCodec.DataHeader h, PayloadSink sink) throws IOException {
+            ByteBuffer[] targets = sink.targets();
+            boolean done = false;
+            try {
+                int i = 0;
+                for (; i < targets.length && buf.hasRemaining(); ) {
+                    ByteBuffer t = targets[i];
+                    int n = Math.min(t.remaining(), buf.remaining());
+                    t.put(t.position(), buf, buf.position(), n).position(t.position() + n);
+                    buf.position(buf.position() + n);
+                    if (!t.hasRemaining()) i++;
+                }
+                while (i < targets.length) {
+                    if (ch.read(targets, i, targets.length - i) < 0) throw new IOException("peer " + peer + " closed the connection inside a frame");
+                    while (i < targets.length && !targets[i].hasRemaining()) i++;
+                }
+                CRC32C crc = new CRC32C();
+                for (ByteBuffer t : targets) crc.update(t.flip());
+                done = true;
+                sink.landed((int) crc.getValue() == h.payloadCrc());
+            } finally {
+                if (!done) sink.abandoned();
             }
         }
 

@@ -19,7 +19,8 @@ class KvBenchTest {
         assertThat(json.isArray()).isTrue();
         List<String> names = json.findValuesAsText("test");
         assertThat(names).contains("inprocess_vs_memcpy", "tcp_vs_memcpy", "memcpy_qwen2.5-0.5b_64", "tcp_llama-3.2-1b_64",
-                "inprocess_qwen2.5-0.5b_64", "tcp_int8_qwen2.5-0.5b_64", "tcp_raw_socket_llama-3.2-1b_64");
+                "inprocess_qwen2.5-0.5b_64", "tcp_int8_qwen2.5-0.5b_64", "tcp_raw_socket_llama-3.2-1b_64",
+                "inprocess_runs_qwen2.5-0.5b_64", "tcp_runs_llama-3.2-1b_64", "inprocess_runs_vs_memcpy", "tcp_runs_vs_memcpy");
         for (JsonNode n : json) {
             assertThat(n.get("value").asDouble()).as(n.get("test").asText()).isPositive();
             assertThat(n.get("unit").asText()).isIn("GB/s", "ratio");
