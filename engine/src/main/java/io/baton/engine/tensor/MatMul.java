@@ -68,7 +68,10 @@ public final class MatMul {
         MemorySegment data = RawWeights.segment(w);
         long base = RawWeights.base(w);
         long rowBytes = w.rowBytes();
+        // A multiple of 4 rows: RowKernel.dotRows runs four rows at once and falls back to one row at a time for the
+        // remainder of a chunk (7-row chunks of llama-3.2-1b's down projection left 3 of every 7 rows on the slow path).
         int grain = (int) Math.max(1, Math.min(rows, DECODE_CHUNK_BYTES / rowBytes));
+        grain = Math.min(rows, (grain + 3) / 4 * 4);
         pool.forRange(rows, grain, (from, to) -> {
             float[] tmp = SCRATCH.get();
             kernel.dotRows(data, base + from * rowBytes, rowBytes, to - from, x, cols, tmp, out, from);
