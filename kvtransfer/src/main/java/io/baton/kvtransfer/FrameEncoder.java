@@ -28,9 +28,10 @@ final class FrameEncoder {
      * Payload bytes a frame aims at: large enough that per-frame work (header, checksum calls, the receiver's lookup,
      * lock and bookkeeping) is a small share, small enough that the receiver (which handles a frame once it has all of
      * it) works while the rest of a batch is still on the wire, and that frames stay in cache between the sender's
-     * checksum and its write.
+     * checksum and its write. 1 MiB rather than 256 KiB: in-process transfers of consecutive blocks went from 0.62-0.82
+     * to 0.80-1.16 of memcpy (`baton bench kv --tokens 8192`, four alternating pairs), loopback TCP unchanged.
      */
-    static final long FRAME_BYTES = 256 << 10;
+    static final long FRAME_BYTES = 1 << 20;
 
     /** An encoder of frames of {@code wire} type; conversions use a staging area of one maximal frame. */
     FrameEncoder(KvStorage storage, WireType wire) {
