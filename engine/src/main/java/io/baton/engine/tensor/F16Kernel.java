@@ -67,10 +67,10 @@ final class F16Kernel extends RowKernel {
             IntVector h2 = (IntVector) ShortVector.fromMemorySegment(SL, w, o2, LE).castShape(IL, 0);
             IntVector h3 = (IntVector) ShortVector.fromMemorySegment(SL, w, o3, LE).castShape(IL, 0);
             top = top.max(h0.and(EXPONENT)).max(h1.and(EXPONENT)).max(h2.and(EXPONENT)).max(h3.and(EXPONENT));
-            a0 = h0.lanewise(VectorOperators.LSHL, 13).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats().mul(REBIAS).fma(xv, a0);
-            a1 = h1.lanewise(VectorOperators.LSHL, 13).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats().mul(REBIAS).fma(xv, a1);
-            a2 = h2.lanewise(VectorOperators.LSHL, 13).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats().mul(REBIAS).fma(xv, a2);
-            a3 = h3.lanewise(VectorOperators.LSHL, 13).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats().mul(REBIAS).fma(xv, a3);
+            a0 = toFloats(h0).fma(xv, a0);
+            a1 = toFloats(h1).fma(xv, a1);
+            a2 = toFloats(h2).fma(xv, a2);
+            a3 = toFloats(h3).fma(xv, a3);
         }
         if (top.reduceLanes(VectorOperators.MAX) == EXPONENT) return false;
         float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
@@ -101,15 +101,18 @@ final class F16Kernel extends RowKernel {
             IntVector h0 = (IntVector) ShortVector.fromMemorySegment(SL, w, o, LE).castShape(IL, 0);
             IntVector h1 = (IntVector) ShortVector.fromMemorySegment(SL, w, o + 2L * L, LE).castShape(IL, 0);
             top = top.max(h0.and(EXPONENT)).max(h1.and(EXPONENT));
-            a0 = h0.lanewise(VectorOperators.LSHL, 13).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats().mul(REBIAS)
-                    .fma(FloatVector.fromArray(F, x, xOff + i), a0);
-            a1 = h1.lanewise(VectorOperators.LSHL, 13).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats().mul(REBIAS)
-                    .fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
+            a0 = toFloats(h0).fma(FloatVector.fromArray(F, x, xOff + i), a0);
+            a1 = toFloats(h1).fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
         }
         if (top.reduceLanes(VectorOperators.MAX) == EXPONENT) return exactDot(w, off, x, xOff, n);
         float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) s += half(w, off + 2L * i) * x[xOff + i];
         return s;
+    }
+
+    /** Halves (one per int lane, sign-extended) to floats by the exponent rebias above; infinities and NaN come out wrong. */
+    private static FloatVector toFloats(IntVector h) {
+        return h.lanewise(VectorOperators.LSHL, 13).and(SIGN_AND_MAGNITUDE).reinterpretAsFloats().mul(REBIAS);
     }
 
     /** The plain loop, for rows holding an infinity or NaN: they propagate as in the reference. */
