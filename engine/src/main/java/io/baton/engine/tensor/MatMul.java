@@ -18,7 +18,7 @@ import static io.baton.engine.tensor.Vec.L;
  * <p>Two paths:
  * <ul>
  *   <li>one token (decode, memory-bound): each thread streams whole rows through the type's fused dequantize-and-dot
- *   kernel ({@link RowKernel#dot}); rows are handed out in chunks of about {@value #DECODE_CHUNK_BYTES} bytes;</li>
+ *   kernel ({@link RowKernel#dot}); rows are handed out in chunks of at most {@value #DECODE_CHUNK_BYTES} bytes;</li>
  *   <li>several tokens (prefill, compute-bound): 4 rows at a time are dequantized into a float panel and multiplied
  *   with the tokens by a 4x3 register tile ({@link Gemm}), so every weight is read and dequantized once per call (per
  *   column slice) and reused for all tokens. Columns are cut into slices such that the activations of one slice for
@@ -30,8 +30,13 @@ import static io.baton.engine.tensor.Vec.L;
 public final class MatMul {
     private MatMul() {}
 
-    /** Weight bytes per hand-off in the decode path: large enough to amortize it, small enough to balance 2-4 threads. */
-    static final int DECODE_CHUNK_BYTES = 64 * 1024;
+    /**
+     * Most weight bytes per hand-off in the decode path. Large, because each chunk restarts the hardware prefetcher's
+     * streams where it begins: going from 64 KiB to 1 MiB chunks took qwen2.5-0.5b decode from 25 to 50 tok/s (F16) and
+     * from 48 to 64 tok/s (Q8_0) on this project's 2-core machine (`baton bench engine --gen 64`, alternating runs);
+     * 512 KiB and 2 MiB measured the same as 1 MiB, 4 MiB slower (too few chunks to balance two threads).
+     */
+    static final int DECODE_CHUNK_BYTES = 1024 * 1024;
     /** Target size of one column slice of the activations in the prefill path (fits a 2 MiB L2 with room to spare). */
     static final int X_SLICE_BYTES = 1024 * 1024;
     /**
@@ -68,14 +73,26 @@ public final class MatMul {
         MemorySegment data = RawWeights.segment(w);
         long base = RawWeights.base(w);
         long rowBytes = w.rowBytes();
-        // A multiple of 4 rows: RowKernel.dotRows runs four rows at once and falls back to one row at a time for the
-        // remainder of a chunk (7-row chunks of llama-3.2-1b's down projection left 3 of every 7 rows on the slow path).
-        int grain = (int) Math.max(1, Math.min(rows, DECODE_CHUNK_BYTES / rowBytes));
-        grain = Math.min(rows, (grain + 3) / 4 * 4);
+        float[] xk = kernel.decodeActivations(w, x, cols);
+        int grain = decodeGrain(rows, rowBytes, pool.threads());
         pool.forRange(rows, grain, (from, to) -> {
             float[] tmp = SCRATCH.get();
-            kernel.dotRows(data, base + from * rowBytes, rowBytes, to - from, x, cols, tmp, out, from);
+            kernel.dotRows(data, base + from * rowBytes, rowBytes, to - from, x, xk, cols, tmp, out, from);
         });
+    }
+
+    /**
+     * Rows per decode chunk: the matrix is cut into a multiple of {@code threads} chunks of equal size, each at most
+     * {@link #DECODE_CHUNK_BYTES}, so that every thread gets the same share when none is delayed, and the rows of a
+     * chunk are a multiple of 4 ({@link RowKernel#dotRows} runs four rows at once and falls back to one row at a time
+     * for the remainder: 7-row chunks of llama-3.2-1b's down projection once left 3 of every 7 rows on the slow path).
+     */
+    static int decodeGrain(int rows, long rowBytes, int threads) {
+        long bytes = rows * rowBytes;
+        long perThread = (bytes + threads - 1) / threads;
+        long chunks = threads * ((perThread + DECODE_CHUNK_BYTES - 1) / DECODE_CHUNK_BYTES);
+        long grain = (rows + chunks - 1) / chunks;
+        return (int) Math.min(rows, (grain + 3) / 4 * 4);
     }
 
     private static void prefill(Tensor w, RowKernel kernel, float[] x, int tokens, float[] out, WorkerPool pool,

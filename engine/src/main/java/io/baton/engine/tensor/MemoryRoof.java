@@ -20,8 +20,8 @@ public final class MemoryRoof {
     private MemoryRoof() {}
 
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED;
-    /** Bytes per parallel task: big enough that the hand-off costs nothing, small enough to balance the threads. */
-    private static final long CHUNK = 256 * 1024;
+    /** Bytes per parallel task: the decode path's chunk, since chunk size moves read bandwidth (see there). */
+    private static final long CHUNK = MatMul.DECODE_CHUNK_BYTES;
 
     /** Total bytes of {@code matrices}. */
     public static long bytes(List<Tensor> matrices) {

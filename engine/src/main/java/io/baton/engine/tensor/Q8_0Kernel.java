@@ -73,9 +73,10 @@ final class Q8_0Kernel extends RowKernel {
      * the bandwidth of row-by-row in {@code MatMulBench.decode} (8.6 vs 5.0 GB/s, one thread), 1.5x tg tokens/s.
      */
     @Override
-    void dotRows(MemorySegment w, long off, long rowBytes, int rows, float[] x, int n, float[] tmp, float[] out, int outOff) {
+    void dotRows(MemorySegment w, long off, long rowBytes, int rows, float[] x, float[] xk, int n, float[] tmp,
+                 float[] out, int outOff) {
         if (L != 16 || rows < 4) {
-            super.dotRows(w, off, rowBytes, rows, x, n, tmp, out, outOff);
+            super.dotRows(w, off, rowBytes, rows, x, xk, n, tmp, out, outOff);
             return;
         }
         int q = rows / 4;

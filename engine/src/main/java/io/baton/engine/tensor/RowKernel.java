@@ -34,7 +34,8 @@ abstract sealed class RowKernel
      * Q8_0 kernel read 5 GB/s from one stream, 9 GB/s from two distant streams, against 15 GB/s for a bare read loop);
      * four distant streams keep more of the hardware prefetcher's streams busy.
      */
-    void dotRows(MemorySegment w, long off, long rowBytes, int rows, float[] x, int n, float[] tmp, float[] out, int outOff) {
+    void dotRows(MemorySegment w, long off, long rowBytes, int rows, float[] x, float[] xk, int n, float[] tmp,
+                 float[] out, int outOff) {
         if (!interleavesRows() || rows < 4) {
             for (int r = 0; r < rows; r++) out[outOff + r] = dot(w, off + r * rowBytes, x, 0, n, tmp);
             return;
@@ -59,6 +60,15 @@ abstract sealed class RowKernel
             out[outOff + i + 3 * q] = s3;
         }
         for (int r = 4 * q; r < rows; r++) out[outOff + r] = dot(w, off + r * rowBytes, x, 0, n, tmp);
+    }
+
+    /**
+     * The activations re-laid out the way this type's {@link #dotRows} reads them, made once per matrix product on
+     * the calling thread before the rows are split over the threads, and passed to {@link #dotRows} as {@code xk}; null
+     * (the default) when it reads {@code x} as it is.
+     */
+    float[] decodeActivations(Tensor w, float[] x, int n) {
+        return null;
     }
 
     /**

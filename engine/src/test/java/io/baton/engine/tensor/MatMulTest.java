@@ -133,29 +133,60 @@ class MatMulTest {
     }
 
     @Test
-    void f16SubnormalsZerosInfinitiesAndNaNAsTheReference() {
-        // F16Kernel converts halves in registers by rebiasing the exponent; subnormals and signed zeros must come out
-        // exact, and a row holding an infinity or NaN must give what the plain loop gives (inf, -inf or NaN).
-        // 12 rows: the decode kernel takes them as quads {0,3,6,9} (subnormals, zeros, normal, large: the fast path),
-        // {1,4,7,10} (infinities and NaN: recomputed exactly) and {2,5,8,11}.
-        int rows = 12, cols = 100;
+    void f16SubnormalsZerosAndLargeValuesExactOnTheFastPath() {
+        // F16Kernel converts halves in registers by rebiasing the exponent, two halves per int lane: subnormals, signed
+        // zeros and large values must come out exact. 100 columns: the even/odd vector part and a scalar tail. 13 rows:
+        // the decode kernel takes three quads of four rows and one single row.
+        int rows = 13, cols = 100;
         java.util.Random r = new java.util.Random(11);
         byte[] bytes = new byte[rows * cols * 2];
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (int row = 0; row < rows; row++) {
             for (int c = 0; c < cols; c++) {
-                short h = switch (row) {
+                short h = switch (row % 4) {
                     case 0 -> (short) (r.nextInt(0x400) | (r.nextBoolean() ? 0x8000 : 0));  // subnormals and zeros
-                    case 3 -> (short) (r.nextBoolean() ? 0x8000 : 0);                       // +0 and -0
-                    default -> Float.floatToFloat16((float) r.nextGaussian() * (row == 9 ? 3000f : 0.05f));
+                    case 1 -> (short) (r.nextBoolean() ? 0x8000 : 0);                       // +0 and -0
+                    case 2 -> Float.floatToFloat16((float) r.nextGaussian() * 3000f);        // up to the largest halves
+                    default -> Float.floatToFloat16((float) r.nextGaussian() * 0.05f);
                 };
+                b.putShort(h);
+            }
+        }
+        Tensor w = new Tensor("finite specials", GgmlType.F16, new long[] {cols, rows}, Blocks.segment(bytes));
+        assertThat(F16Kernel.allFinite(w)).as("the fast path applies").isTrue();
+        assertSpecialsAsReference(w, b, rows, cols, row -> row % 4 == 1);
+    }
+
+    @Test
+    void f16InfinitiesAndNaNAsTheReference() {
+        // A matrix holding an infinity or NaN anywhere is multiplied with the plain loop: rows holding one give what
+        // the reference gives (inf, -inf or NaN), the others their finite sums.
+        int rows = 12, cols = 100;
+        java.util.Random r = new java.util.Random(12);
+        byte[] bytes = new byte[rows * cols * 2];
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int row = 0; row < rows; row++) {
+            for (int c = 0; c < cols; c++) {
+                short h = Float.floatToFloat16((float) r.nextGaussian() * 0.05f);
                 if (row == 4 && c == 57) h = (short) 0x7C00;   // +inf
-                if (row == 7 && c == 99) h = (short) 0xFC00;   // -inf in the scalar tail (100 columns: 6 * 16 + 4)
+                if (row == 7 && c == 99) h = (short) 0xFC00;   // -inf
                 if (row == 10 && c == 3) h = (short) 0x7E01;   // NaN
                 b.putShort(h);
             }
         }
-        Tensor w = new Tensor("specials", GgmlType.F16, new long[] {cols, rows}, Blocks.segment(bytes));
+        Tensor w = new Tensor("non-finite", GgmlType.F16, new long[] {cols, rows}, Blocks.segment(bytes));
+        assertThat(F16Kernel.allFinite(w)).isFalse();
+        assertSpecialsAsReference(w, b, rows, cols, row -> false);
+        // One non-finite half in the last position of a long row is still found by the scan.
+        byte[] tail = new byte[2 * 13];
+        tail[24] = 0x00;
+        tail[25] = (byte) 0x7C;
+        assertThat(F16Kernel.allFinite(new Tensor("tail", GgmlType.F16, new long[] {13, 1}, Blocks.segment(tail)))).isFalse();
+        assertThat(F16Kernel.allFinite(new Tensor("zeros", GgmlType.F16, new long[] {13, 1}, Blocks.segment(new byte[26])))).isTrue();
+    }
+
+    private void assertSpecialsAsReference(Tensor w, java.nio.ByteBuffer b, int rows, int cols,
+                                           java.util.function.IntPredicate zeroRow) {
         for (int tokens : new int[] {1, 3}) {
             float[] x = Blocks.randomFloats(tokens * cols, 12);
             for (int i = 0; i < x.length; i++) if (x[i] == 0) x[i] = 1;  // inf * 0 would be NaN in both: keep rows telling
@@ -168,22 +199,41 @@ class MatMulTest {
                 for (int c = 0; c < cols; c++) {
                     magnitude += Math.abs((double) Float.float16ToFloat(b.getShort(2 * (row * cols + c))) * x[t * cols + c]);
                 }
-                if (row == 3) assertThat(fast[i]).as("zeros").isEqualTo(0f);
+                if (zeroRow.test(row)) assertThat(fast[i]).as("zeros").isEqualTo(0f);
                 else if (!Float.isFinite(ref[i])) assertThat(Float.valueOf(fast[i])).as("row %d", row).isEqualTo(Float.valueOf(ref[i]));
                 else assertThat((double) fast[i]).as("row %d", row)
                             .isCloseTo(ref[i], org.assertj.core.api.Assertions.within(1e-6 * magnitude));
-                if (row == 0) assertThat(magnitude).as("subnormal row is not all zero").isGreaterThan(0);
-                if (row == 4 || row == 7) assertThat(Float.isInfinite(ref[i])).as("row %d infinite", row).isTrue();
-                if (row == 10) assertThat(ref[i]).isNaN();
+                if (!zeroRow.test(row)) assertThat(magnitude).as("row %d is not all zero", row).isGreaterThan(0);
+            }
+        }
+    }
+
+    @Test
+    void decodeChunksAreEqualPerThreadMultiplesOfFourRows() {
+        // 4864 rows of 1792 bytes (8.7 MB, qwen2.5-0.5b's ffn up in F16) on 2 threads: 10 chunks of at most 1 MiB,
+        // 5 per thread.
+        assertThat(MatMul.decodeGrain(4864, 1792, 2)).isEqualTo(488);
+        // A matrix smaller than a chunk per thread is still split once per thread.
+        assertThat(MatMul.decodeGrain(896, 1792, 2)).isEqualTo(448);
+        for (int rows : new int[] {1, 3, 5, 128, 896, 4863, 151936}) {
+            for (long rowBytes : new long[] {34, 1792, 16384}) {
+                for (int threads : new int[] {1, 2, 3, 16}) {
+                    int g = MatMul.decodeGrain(rows, rowBytes, threads);
+                    assertThat(g).isBetween(1, rows);
+                    if (g < rows) {
+                        assertThat(g % 4).isZero();
+                        assertThat(g * rowBytes).isLessThanOrEqualTo(MatMul.DECODE_CHUNK_BYTES + 4 * rowBytes);
+                    }
+                }
             }
         }
     }
 
     @Test
     void largeMatrixSplitsOverThreads() {
-        // Bigger than one decode chunk, so several threads take part.
-        Tensor w = Blocks.randomTensor(GgmlType.Q8_0, 301, 1024, 3);
-        assertThat(w.rowBytes() * 301).isGreaterThan(MatMul.DECODE_CHUNK_BYTES);
+        // Bigger than one decode chunk per thread, so several threads take part, with chunks of unequal row counts.
+        Tensor w = Blocks.randomTensor(GgmlType.Q8_0, 3001, 1024, 3);
+        assertThat(w.rowBytes() * 3001).isGreaterThan(3L * MatMul.DECODE_CHUNK_BYTES);
         for (int tokens : new int[] {1, 4}) {
             float[] x = Blocks.randomFloats(tokens * 1024, 4);
             assertThat(compare(w, x, tokens, three)).isLessThanOrEqualTo(TOLERANCE);
