@@ -112,6 +112,17 @@ public class MatMulBench {
         return out[0];
     }
 
+    /** Like {@link #prefill}, but cycling through the copies like {@link #decode}: weights from memory, as batched decode reads them. */
+    @Benchmark
+    public float batch(Work work) {
+        Tensor w = copies[next];
+        next = next + 1 == copies.length ? 0 : next + 1;
+        MatMul.matmul(w, xs, tokens, out, pool);
+        work.bytes += bytes;
+        work.flops += 2L * rows * cols * tokens;
+        return out[0];
+    }
+
     @Benchmark
     public float prefill(Work work) {
         MatMul.matmul(copies[0], xs, tokens, out, pool);

@@ -19,13 +19,15 @@ import static io.baton.engine.tensor.Vec.L;
  * <ul>
  *   <li>one token (decode, memory-bound): each thread streams whole rows through the type's fused dequantize-and-dot
  *   kernel ({@link RowKernel#dot}); rows are handed out in chunks of at most {@value #DECODE_CHUNK_BYTES} bytes;</li>
- *   <li>several tokens (prefill, compute-bound): 4 rows at a time are dequantized into a float panel and multiplied
+ *   <li>a few tokens (batched decode), for types with a small-batch kernel ({@link RowKernel#dotTokens}, Q8_0): weights
+ *   dequantized in registers once per group of tokens, in chunks that stay in the L2 cache;</li>
+ *   <li>more tokens (prefill, compute-bound): 4 rows at a time are dequantized into a float panel and multiplied
  *   with the tokens by a 4x3 register tile ({@link Gemm}), so every weight is read and dequantized once per call (per
  *   column slice) and reused for all tokens. Columns are cut into slices such that the activations of one slice for
  *   all tokens (about {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by, and the
  *   panel in L1 (at most {@value #MAX_SLICE} columns).</li>
  * </ul>
- * Both split the rows over the {@link WorkerPool}.
+ * All three split the rows over the {@link WorkerPool}.
  */
 public final class MatMul {
     private MatMul() {}
@@ -37,6 +39,8 @@ public final class MatMul {
      * 512 KiB and 2 MiB measured the same as 1 MiB, 4 MiB slower (too few chunks to balance two threads).
      */
     static final int DECODE_CHUNK_BYTES = 1024 * 1024;
+    /** Most weight bytes per chunk of the small-batch path (half of a 512 KiB L2, the smallest of recent x86 cores). */
+    static final int SMALL_BATCH_CHUNK_BYTES = 256 * 1024;
     /** Target size of one column slice of the activations in the prefill path (fits a 2 MiB L2 with room to spare). */
     static final int X_SLICE_BYTES = 1024 * 1024;
     /**
@@ -64,6 +68,8 @@ public final class MatMul {
         if (tokens == 0 || rows == 0) return;
         if (tokens == 1) {
             decode(w, kernel, x, out, pool, rows, cols);
+        } else if (tokens <= kernel.smallBatchTokens()) {
+            smallBatch(w, kernel, x, tokens, out, pool, rows, cols);
         } else {
             prefill(w, kernel, x, tokens, out, pool, rows, cols);
         }
@@ -93,6 +99,21 @@ public final class MatMul {
         long chunks = threads * ((perThread + DECODE_CHUNK_BYTES - 1) / DECODE_CHUNK_BYTES);
         long grain = (rows + chunks - 1) / chunks;
         return (int) Math.min(rows, (grain + 3) / 4 * 4);
+    }
+
+    private static void smallBatch(Tensor w, RowKernel kernel, float[] x, int tokens, float[] out, WorkerPool pool,
+                                   int rows, int cols) {
+        MemorySegment data = RawWeights.segment(w);
+        long base = RawWeights.base(w);
+        long rowBytes = w.rowBytes();
+        int pairs = (rows + 1) / 2;
+        // Chunks small enough to stay in L2 while the groups of tokens go by: the first group reads them from memory,
+        // the others from the cache (an 18 MB chunk of the output matrix was read from memory once per group).
+        int grain = (int) Math.max(1, Math.min(pairs / (4 * pool.threads()), SMALL_BATCH_CHUNK_BYTES / (2 * rowBytes)));
+        pool.forRange(pairs, grain, (from, to) -> {
+            int r0 = 2 * from, r1 = Math.min(rows, 2 * to);
+            kernel.dotTokens(data, base + r0 * rowBytes, rowBytes, r1 - r0, x, tokens, cols, out, r0, rows);
+        });
     }
 
     private static void prefill(Tensor w, RowKernel kernel, float[] x, int tokens, float[] out, WorkerPool pool,

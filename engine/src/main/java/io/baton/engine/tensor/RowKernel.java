@@ -63,6 +63,24 @@ abstract sealed class RowKernel
     }
 
     /**
+     * Most tokens up to which {@link #dotTokens} is used for a matrix product (0, the default: this type has none and
+     * every product of several tokens takes the prefill path).
+     */
+    int smallBatchTokens() {
+        return 0;
+    }
+
+    /**
+     * Rows {@code [0, rows)} from byte {@code off} (each {@code rowBytes} long) times all {@code tokens} rows of
+     * {@code x} ({@code n} columns each) into {@code out[t * outStride + outRow + r]}: the small-batch product of
+     * batched decode, dequantizing each weight in registers once per few tokens instead of into a panel.
+     */
+    void dotTokens(MemorySegment w, long off, long rowBytes, int rows, float[] x, int tokens, int n, float[] out,
+                   int outRow, int outStride) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no small-batch kernel");
+    }
+
+    /**
      * The activations re-laid out the way this type's {@link #dotRows} reads them, made once per matrix product on
      * the calling thread before the rows are split over the threads, and passed to {@link #dotRows} as {@code xk}; null
      * (the default) when it reads {@code x} as it is.

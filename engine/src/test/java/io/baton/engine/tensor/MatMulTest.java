@@ -91,7 +91,7 @@ class MatMulTest {
 
     private void fastMatchesReference() {
         int[] rowsList = {1, 3, 17, 67};
-        int[] tokensList = {1, 2, 3, 5, 8, 13};
+        int[] tokensList = {1, 2, 3, 5, 8, 13, 17};
         long seed = 1;
         for (GgmlType type : TYPES) {
             double worst = 0;
