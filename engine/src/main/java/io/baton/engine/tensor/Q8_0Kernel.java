@@ -92,9 +92,12 @@ final class Q8_0Kernel extends RowKernel {
     /**
      * Most tokens for {@link #dotTokens}. JMH {@code MatMulBench.prefill} (weights in cache) and {@code batch} (weights
      * from memory), qwen2.5-0.5b shapes, 2 threads, against the prefill path's panel and tiles: 4 tokens 1.4-1.9x,
-     * 8 tokens 1.0-1.4x, 16 tokens about equal (within this machine's noise), 32 and 64 tokens slower.
+     * 8 tokens 1.0-1.4x, 16 tokens about equal, 32 and 64 tokens slower. In the engine ({@code baton bench engine
+     * --batch 4,8,16}, alternating runs) 4 sequences gained ~20%, 8 about equal, and 16 lost: the tiles do 12 FMAs per
+     * 7 loads from L1, this kernel 8 FMAs per 2 dequantized vectors and 4 loads, which only pays while the panel's
+     * dequantization is shared by few tokens.
      */
-    static final int SMALL_BATCH = 16;
+    static final int SMALL_BATCH = 8;
 
     /**
      * Two rows by four tokens at a time: each weight vector is dequantized once in registers ({@code q * d}, as
@@ -185,6 +188,18 @@ final class Q8_0Kernel extends RowKernel {
     @Override
     void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
         int blocks = n / 32;
+        if (L == 16) {
+            // Two 128-bit loads per block, each widened to 16 floats: half the instructions of the 8-lane loop below,
+            // which matters when the prefill path dequantizes every weight for only a few tokens (batched decode).
+            for (int b = 0; b < blocks; b++) {
+                long o = off + 34L * b;
+                int y = outOff + 32 * b;
+                FloatVector d = FloatVector.broadcast(F, Dequant.f16(w, o));
+                ((FloatVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).castShape(F, 0)).mul(d).intoArray(out, y);
+                ((FloatVector) ByteVector.fromMemorySegment(BL, w, o + 18, LE).castShape(F, 0)).mul(d).intoArray(out, y + 16);
+            }
+            return;
+        }
         for (int b = 0; b < blocks; b++) {
             long o = off + 34L * b;
             int y = outOff + 32 * b;
