@@ -15,27 +15,29 @@ import static io.baton.engine.tensor.Vec.L;
  * activations to 8 or 16 bits as llama.cpp does), so results match a float32 expansion of the weights up to the order
  * of the float sums (about 1e-6 relative).
  *
- * <p>Two paths:
+ * <p>Four paths, by the number of tokens:
  * <ul>
  *   <li>one token (decode, memory-bound): each thread streams whole rows through the type's fused dequantize-and-dot
  *   kernel ({@link RowKernel#dot}); rows are handed out in chunks of at most {@value #DECODE_CHUNK_BYTES} bytes;</li>
  *   <li>a few tokens (batched decode), for types with a small-batch kernel ({@link RowKernel#dotTokens}, Q8_0): weights
  *   dequantized in registers once per group of tokens, in chunks that stay in the L2 cache;</li>
- *   <li>more tokens (prefill, compute-bound): 4 rows at a time are dequantized into a float panel and multiplied
+ *   <li>many tokens (prefill, at least {@value #OUTER_MIN_TOKENS}): {@link OuterGemm}'s outer-product tiles, as BLAS
+ *   libraries compute a matrix product;</li>
+ *   <li>more tokens than a small batch, fewer than that (prefill chunks, large batches): 4 rows at a time are dequantized into a float panel and multiplied
  *   with the tokens by a 4x3 register tile ({@link Gemm}), so every weight is read and dequantized once per call (per
  *   column slice) and reused for all tokens. Columns are cut into slices such that the activations of one slice for
  *   all tokens (about {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by, and the
  *   panel in L1 (at most {@value #MAX_SLICE} columns).</li>
  * </ul>
- * All three split the rows over the {@link WorkerPool}.
+ * All of them split the rows over the {@link WorkerPool}.
  */
 public final class MatMul {
     private MatMul() {}
 
     /**
      * Most weight bytes per hand-off in the decode path. Large, because each chunk restarts the hardware prefetcher's
-     * streams where it begins: going from 64 KiB to 1 MiB chunks took qwen2.5-0.5b decode from 25 to 50 tok/s (F16) and
-     * from 48 to 64 tok/s (Q8_0) on this project's 2-core machine (`baton bench engine --gen 64`, alternating runs);
+     * streams where it begins: going from 64 KiB to 1 MiB chunks took qwen2.5-0.5b decode from 25 to 41-51 tok/s (F16) and
+     * from 43-52 to 51-64 tok/s (Q8_0) on this project's 2-core machine (`baton bench engine --gen 64`, alternating runs);
      * 512 KiB and 2 MiB measured the same as 1 MiB, 4 MiB slower (too few chunks to balance two threads).
      */
     static final int DECODE_CHUNK_BYTES = 1024 * 1024;
@@ -116,8 +118,66 @@ public final class MatMul {
         });
     }
 
+    /**
+     * Fewest tokens for the outer-product path. It transposes every weight into its panel (a scalar store per weight),
+     * which pays once enough tokens share it: JMH {@code MatMulBench.prefill}, Q8_0, qwen2.5-0.5b shapes, 2 threads,
+     * against the 4x3 dot-product tiles: 64 tokens 0.7x, 128 tokens 0.9x, 256 tokens 1.3-1.45x, 512 tokens 1.4-1.95x
+     * (234-274 GFLOP/s against 140-165).
+     */
+    static final int OUTER_MIN_TOKENS = 192;
+    /** Columns per slice of the outer-product path: a panel of 32 rows x 256 floats (32 KiB) stays in L1. */
+    static final int OUTER_SLICE = 256;
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[1024]);
+    private static final ThreadLocal<float[]> SPILL = ThreadLocal.withInitial(() -> new float[OuterGemm.MR]);
+
+    /**
+     * Prefill with {@link OuterGemm}: panels of {@link OuterGemm#MR} rows dequantized and stored column by column, for
+     * {@link #OUTER_SLICE} columns at a time, multiplied with all tokens 6 at a time.
+     */
+    private static void prefillOuter(Tensor w, RowKernel kernel, float[] x, int tokens, float[] out, WorkerPool pool,
+                                     int rows, int cols) {
+        MemorySegment data = RawWeights.segment(w);
+        long base = RawWeights.base(w);
+        GgmlType type = w.type();
+        long rowBytes = w.rowBytes();
+        int mr = OuterGemm.MR;
+        int slice = Math.min(cols, OUTER_SLICE);
+        int panels = (rows + mr - 1) / mr;
+        int grain = Math.max(1, panels / (4 * pool.threads()));
+        pool.forRange(panels, grain, (from, to) -> {
+            float[] panel = panel(mr * slice);
+            float[] row = ROW.get();
+            if (row.length < slice) { row = new float[slice]; ROW.set(row); }
+            float[] spill = SPILL.get();
+            for (int k0 = 0; k0 < cols; k0 += slice) {
+                int kn = Math.min(slice, cols - k0);
+                long byteOff = type.bytesFor(k0);
+                for (int q = from; q < to; q++) {
+                    int r0 = mr * q, nr = Math.min(mr, rows - r0);
+                    for (int i = 0; i < mr; i++) {
+                        if (i < nr) {
+                            kernel.dequantize(data, base + (r0 + i) * rowBytes + byteOff, row, 0, kn);
+                            for (int k = 0; k < kn; k++) panel[k * mr + i] = row[k];
+                        } else {
+                            for (int k = 0; k < kn; k++) panel[k * mr + i] = 0f;
+                        }
+                    }
+                    boolean add = k0 > 0;
+                    for (int t = 0; t < tokens; t += OuterGemm.NR) {
+                        int nt = Math.min(OuterGemm.NR, tokens - t);
+                        OuterGemm.tile(panel, kn, x, t * cols + k0, cols, nt, out, t * rows + r0, rows, nr, add, spill);
+                    }
+                }
+            }
+        });
+    }
+
     private static void prefill(Tensor w, RowKernel kernel, float[] x, int tokens, float[] out, WorkerPool pool,
                                 int rows, int cols) {
+        if (tokens >= OUTER_MIN_TOKENS) {
+            prefillOuter(w, kernel, x, tokens, out, pool, rows, cols);
+            return;
+        }
         MemorySegment data = RawWeights.segment(w);
         long base = RawWeights.base(w);
         GgmlType type = w.type();

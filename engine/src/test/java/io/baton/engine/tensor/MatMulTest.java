@@ -122,7 +122,7 @@ class MatMulTest {
         assertThat(cols % MatMul.MAX_SLICE).isNotZero();
         for (GgmlType type : List.of(GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.F16)) {
             Tensor w = Blocks.randomTensor(type, 9, cols, 7);
-            for (int t : new int[] {tokens, 4}) {
+            for (int t : new int[] {tokens, 4, MatMul.OUTER_MIN_TOKENS + 8}) {
                 float[] x = Blocks.randomFloats(t * cols, 8);
                 assertThat(compare(w, x, t, three)).as(type + " tokens " + t).isLessThanOrEqualTo(TOLERANCE);
             }
@@ -130,6 +130,14 @@ class MatMulTest {
         Tensor odd = Blocks.randomTensor(GgmlType.F32, 5, MatMul.MAX_SLICE + 77, 9);
         float[] x = Blocks.randomFloats(3 * odd.cols(), 10);
         assertThat(compare(odd, x, 3, one)).isLessThanOrEqualTo(TOLERANCE);
+        // The outer-product path (many tokens): a last slice of 77 columns, a partial panel of 5 rows, a last tile of
+        // 5 tokens (OuterGemm.NR = 6), on one and three threads.
+        int many = MatMul.OUTER_MIN_TOKENS + 5;
+        float[] xm = Blocks.randomFloats(many * odd.cols(), 11);
+        assertThat(compare(odd, xm, many, one)).isLessThanOrEqualTo(TOLERANCE);
+        Tensor tall = Blocks.randomTensor(GgmlType.Q8_0, 3 * OuterGemm.MR + 7, 96, 12);
+        float[] xt = Blocks.randomFloats(many * 96, 13);
+        assertThat(compare(tall, xt, many, three)).isLessThanOrEqualTo(TOLERANCE);
     }
 
     @Test
