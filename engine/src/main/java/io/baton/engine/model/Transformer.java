@@ -3,6 +3,7 @@ package io.baton.engine.model;
 import io.baton.engine.kv.BlockTable;
 import io.baton.engine.kv.KvStorage;
 import io.baton.engine.parallel.WorkerPool;
+import io.baton.engine.sampling.SamplingKernels;
 import io.baton.engine.tensor.MatMul;
 
 import java.util.Arrays;
@@ -172,19 +173,7 @@ public final class Transformer {
                 for (int b = 0; b * bs < len; b++) {
                     kv.dotKBlock(layer, table.blockId(b), Math.min(bs, len - b * bs), kvh, q, qo, scores, b * bs);
                 }
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < len; j++) {
-                    scores[j] *= scale;
-                    if (scores[j] > max) max = scores[j];
-                }
-                double sum = 0;
-                for (int j = 0; j < len; j++) {
-                    float e = (float) Math.exp(scores[j] - max);
-                    scores[j] = e;
-                    sum += e;
-                }
-                float inv = (float) (1.0 / sum);
-                for (int j = 0; j < len; j++) scores[j] *= inv;
+                SamplingKernels.softmaxInPlace(scores, len, scale);
                 int oo = (t * heads + h) * vd;
                 Arrays.fill(out, oo, oo + vd, 0f);
                 for (int b = 0; b * bs < len; b++) {

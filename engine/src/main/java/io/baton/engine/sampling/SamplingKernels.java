@@ -16,8 +16,29 @@ import jdk.incubator.vector.VectorSpecies;
  * equal to the plain reference implementation. ({@code Math.exp} costs about 15 ns per call here; the vector
  * {@code lanewise(EXP)} is fast but its result depends on whether the loop was compiled.)
  */
-final class SamplingKernels {
+public final class SamplingKernels {
     private SamplingKernels() {}
+
+    /**
+     * Softmax in place of {@code a[0, n)} scaled by {@code scale > 0}: {@code a[i] = exp((a[i] - max) * scale) / sum},
+     * with this class's vector {@code exp} and the sum in double. Attention uses it for its scores: a scalar
+     * {@code Math.exp} per score cost about 15% of a 512-token prefill.
+     */
+    public static void softmaxInPlace(float[] a, int n, float scale) {
+        if (n == 0) return;
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int j = 0;
+        for (int bound = F.loopBound(n); j < bound; j += F.length()) vmax = vmax.max(FloatVector.fromArray(F, a, j));
+        float max = vmax.reduceLanes(VectorOperators.MAX);  // NaN propagates to every weight, as in the plain loop
+        for (; j < n; j++) max = Math.max(max, a[j]);
+        weights(a, n, max, scale, a);
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += a[i];
+        float inv = (float) (1.0 / sum);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) FloatVector.fromArray(F, a, i).mul(inv).intoArray(a, i);
+        for (; i < n; i++) a[i] *= inv;
+    }
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 

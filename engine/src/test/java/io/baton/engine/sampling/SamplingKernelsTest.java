@@ -38,6 +38,30 @@ class SamplingKernelsTest {
     }
 
     @Test
+    void softmaxInPlaceMatchesThePlainLoop() {
+        // Attention's softmax: odd lengths (vector part and tail), scaled scores, a NaN propagating to every weight.
+        SplittableRandom r = new SplittableRandom(5);
+        for (int n : new int[] {1, 2, 15, 16, 17, 33, 100, 513}) {
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * 20);
+            float scale = 0.125f;
+            double max = Double.NEGATIVE_INFINITY;
+            for (float v : a) max = Math.max(max, v);
+            double[] e = new double[n];
+            double sum = 0;
+            for (int i = 0; i < n; i++) sum += e[i] = Math.exp((a[i] - max) * scale);
+            float[] fast = a.clone();
+            SamplingKernels.softmaxInPlace(fast, n, scale);
+            for (int i = 0; i < n; i++) {
+                assertThat((double) fast[i]).as("n %d, i %d", n, i).isCloseTo(e[i] / sum, org.assertj.core.api.Assertions.within(1e-6 * (e[i] / sum) + 1e-30));
+            }
+        }
+        float[] nan = {1f, Float.NaN, 2f};
+        SamplingKernels.softmaxInPlace(nan, 3, 1f);
+        for (float v : nan) assertThat(v).isNaN();
+    }
+
+    @Test
     void expIsAccurateOnItsDomain() {
         SplittableRandom r = new SplittableRandom(4);
         double worst = 0;
