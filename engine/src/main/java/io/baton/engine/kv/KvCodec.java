@@ -128,6 +128,37 @@ public final class KvCodec {
         }
     }
 
+    /**
+     * {@code out[outOff + i] += p[pOff + r] × stored_r[i]} for rows {@code r < rows} (row r at {@code off + r × stride}),
+     * in that order: the same operations as {@link #addScaled} row by row, so the same result, but for F32 each output
+     * vector is loaded and stored once per call instead of once per row (attention's weighted sum of a block of values).
+     */
+    public static void addScaledRows(KvType t, MemorySegment s, long off, long stride, int rows, float[] p, int pOff,
+                                     float[] out, int outOff, int n) {
+        if (t == KvType.F32) {
+            addScaledRowsF32(s, off, stride, rows, p, pOff, out, outOff, n);
+            return;
+        }
+        for (int r = 0; r < rows; r++) addScaled(t, s, off + r * stride, p[pOff + r], out, outOff, n);
+    }
+
+    private static void addScaledRowsF32(MemorySegment s, long off, long stride, int rows, float[] p, int pOff,
+                                         float[] out, int outOff, int n) {
+        int i = 0;
+        for (int bound = n - n % L; i < bound; i += L) {
+            FloatVector acc = FloatVector.fromArray(FS, out, outOff + i);
+            for (int r = 0; r < rows; r++) {
+                acc = FloatVector.fromMemorySegment(FS, s, off + r * stride + 4L * i, LE).fma(FloatVector.broadcast(FS, p[pOff + r]), acc);
+            }
+            acc.intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            float a = out[outOff + i];
+            for (int r = 0; r < rows; r++) a += p[pOff + r] * s.get(F32, off + r * stride + 4L * i);
+            out[outOff + i] = a;
+        }
+    }
+
     // One small method per type and operation: the Vector API is only fast when C2 inlines the whole loop body, and a
     // method mixing types grows past its inlining limits (measured: BF16 decode 10x slower inside a shared switch).
 

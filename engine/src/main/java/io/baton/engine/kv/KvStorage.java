@@ -172,9 +172,7 @@ public final class KvStorage implements AutoCloseable {
         Objects.checkFromIndexSize(pOff, slots, p.length);
         Objects.checkFromIndexSize(outOff, layout.valueDim(), out.length);
         long base = vRowOffset(layer, block, 0) + head * vHeadBytes;
-        for (int s = 0; s < slots; s++) {
-            KvCodec.addScaled(layout.type(), memory, base + s * vRowBytes, p[pOff + s], out, outOff, layout.valueDim());
-        }
+        KvCodec.addScaledRows(layout.type(), memory, base, vRowBytes, slots, p, pOff, out, outOff, layout.valueDim());
     }
 
     // ---- offsets ----

@@ -134,4 +134,32 @@ class KvCodecTest {
             assertThat(Math.abs(y - x)).as("x=%s", x).isLessThanOrEqualTo(Math.max(Math.abs(x) * 0x1p-8f, Float.MIN_VALUE * 0x1p16f));
         }
     }
+
+    @Test
+    void addScaledRowsEqualsRowByRowBitForBit() {
+        // The block form (each output vector loaded once for all rows) does the same operations in the same order.
+        java.util.Random r = new java.util.Random(21);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            for (KvType t : KvType.values()) {
+                for (int n : SIZES) {
+                    for (int rows : new int[] {0, 1, 5, 16}) {
+                        long stride = 4L * n + 8, off = 2L * r.nextInt(3);
+                        MemorySegment s = a.allocate(off + stride * Math.max(rows, 1) + 4);
+                        for (int row = 0; row < rows; row++) {
+                            float[] v = new float[n];
+                            for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian();
+                            KvCodec.encodeScalar(t, v, 0, s, off + row * stride, n);
+                        }
+                        float[] p = new float[rows + 2];
+                        for (int i = 0; i < p.length; i++) p[i] = (float) r.nextGaussian();
+                        float[] fast = new float[n + 1], slow = new float[n + 1];
+                        for (int i = 0; i <= n; i++) fast[i] = slow[i] = (float) r.nextGaussian();
+                        KvCodec.addScaledRows(t, s, off, stride, rows, p, 1, fast, 1, n);
+                        for (int row = 0; row < rows; row++) KvCodec.addScaled(t, s, off + row * stride, p[1 + row], slow, 1, n);
+                        assertThat(fast).as("%s n=%d rows=%d", t, n, rows).containsExactly(slow);
+                    }
+                }
+            }
+        }
+    }
 }
