@@ -29,7 +29,10 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "logits", mixinStandardHelpOptions = true, description = "Write prompt tokens, top-10 logits and greedy continuations as llama-ref/1 JSON.")
 final class LogitsCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Made on first use, not when picocli instantiates every command at startup (Jackson loads ~0.25 s of classes). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model file.")
     Path model;
@@ -51,7 +54,7 @@ final class LogitsCommand implements Callable<Integer> {
         if (nPredict < 0) throw new IllegalArgumentException("--n-predict must be >= 0, got " + nPredict);
         JsonNode input;
         try {
-            input = JSON.readTree(Files.readAllBytes(prompts));
+            input = Json.MAPPER.readTree(Files.readAllBytes(prompts));
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("prompts file not found: " + prompts);
         } catch (IOException e) {
@@ -64,7 +67,7 @@ final class LogitsCommand implements Callable<Integer> {
         try (Model m = Model.load(model, threads)) {
             ModelConfig c = m.config();
             Tokenizer tok = m.tokenizer();
-            ObjectNode root = JSON.createObjectNode();
+            ObjectNode root = Json.MAPPER.createObjectNode();
             root.put("schema", "llama-ref/1");
             root.put("model", model.getFileName().toString().replaceFirst("\\.gguf$", ""));
             root.put("model_file", model.getFileName().toString());
@@ -90,13 +93,13 @@ final class LogitsCommand implements Callable<Integer> {
             ArrayNode arr = root.putArray("prompts");
             int i = 0;
             for (JsonNode p : input) arr.add(prompt(m, "prompt_" + i++, p.asText()));
-            Files.write(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+            Files.write(out, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
         }
         return 0;
     }
 
     private ObjectNode prompt(Model m, String id, String text) {
-        ObjectNode o = JSON.createObjectNode();
+        ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("id", id);
         o.put("text", text);
         int[] tokens = m.tokenizer().encode(text, true, true);
@@ -128,7 +131,7 @@ final class LogitsCommand implements Callable<Integer> {
             ll.put("b64", Base64.getEncoder().encodeToString(b.array()));
 
             ObjectNode gen = o.putObject("generated");
-            ArrayNode gt = JSON.createArrayNode(), pieces = JSON.createArrayNode(), margins = JSON.createArrayNode(), gtop = JSON.createArrayNode();
+            ArrayNode gt = Json.MAPPER.createArrayNode(), pieces = Json.MAPPER.createArrayNode(), margins = Json.MAPPER.createArrayNode(), gtop = Json.MAPPER.createArrayNode();
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             boolean eog = false;
             float[] step = last;
@@ -176,7 +179,7 @@ final class LogitsCommand implements Callable<Integer> {
             }
             best[j] = i;
         }
-        ArrayNode a = JSON.createArrayNode();
+        ArrayNode a = Json.MAPPER.createArrayNode();
         for (int j = 0; j < size; j++) a.addArray().add(best[j]).add(logits[off + best[j]]);
         return a;
     }

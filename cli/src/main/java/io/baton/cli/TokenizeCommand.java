@@ -33,7 +33,10 @@ import java.util.concurrent.Callable;
         description = {"Tokenize text with a model's tokenizer, exactly as llama.cpp does.",
                 "Reads JSON Lines from stdin (one JSON string per line) and writes one JSON array of token ids per line."})
 final class TokenizeCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** Made on first use, not when picocli instantiates every command at startup (Jackson loads ~0.25 s of classes). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    }
 
     @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model or vocabulary file.")
     Path model;
@@ -87,7 +90,7 @@ final class TokenizeCommand implements Callable<Integer> {
     private static String parseLine(String line, long lineNo) {
         JsonNode node;
         try {
-            node = JSON.readTree(line);
+            node = Json.MAPPER.readTree(line);
         } catch (JsonProcessingException e) {
             throw new InputException("stdin line " + lineNo + ": not valid JSON (" + e.getOriginalMessage() + ")");
         }
