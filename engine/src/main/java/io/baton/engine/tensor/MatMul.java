@@ -127,7 +127,8 @@ public final class MatMul {
     static final int OUTER_MIN_TOKENS = 192;
     /** Columns per slice of the outer-product path: a panel of 32 rows x 256 floats (32 KiB) stays in L1. */
     static final int OUTER_SLICE = 256;
-    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[1024]);
+    /** One dequantized row slice of the outer-product path, before it is stored column-wise into the panel. */
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[OUTER_SLICE]);
     private static final ThreadLocal<float[]> SPILL = ThreadLocal.withInitial(() -> new float[OuterGemm.MR]);
 
     /**
@@ -147,7 +148,6 @@ public final class MatMul {
         pool.forRange(panels, grain, (from, to) -> {
             float[] panel = panel(mr * slice);
             float[] row = ROW.get();
-            if (row.length < slice) { row = new float[slice]; ROW.set(row); }
             float[] spill = SPILL.get();
             for (int k0 = 0; k0 < cols; k0 += slice) {
                 int kn = Math.min(slice, cols - k0);

@@ -147,20 +147,13 @@ class MatMulTest {
         // the decode kernel takes three quads of four rows and one single row.
         int rows = 13, cols = 100;
         java.util.Random r = new java.util.Random(11);
-        byte[] bytes = new byte[rows * cols * 2];
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        for (int row = 0; row < rows; row++) {
-            for (int c = 0; c < cols; c++) {
-                short h = switch (row % 4) {
-                    case 0 -> (short) (r.nextInt(0x400) | (r.nextBoolean() ? 0x8000 : 0));  // subnormals and zeros
-                    case 1 -> (short) (r.nextBoolean() ? 0x8000 : 0);                       // +0 and -0
-                    case 2 -> Float.floatToFloat16((float) r.nextGaussian() * 3000f);        // up to the largest halves
-                    default -> Float.floatToFloat16((float) r.nextGaussian() * 0.05f);
-                };
-                b.putShort(h);
-            }
-        }
-        Tensor w = new Tensor("finite specials", GgmlType.F16, new long[] {cols, rows}, Blocks.segment(bytes));
+        java.nio.ByteBuffer b = halves(rows, cols, (row, c) -> switch (row % 4) {
+            case 0 -> (short) (r.nextInt(0x400) | (r.nextBoolean() ? 0x8000 : 0));  // subnormals and zeros
+            case 1 -> (short) (r.nextBoolean() ? 0x8000 : 0);                       // +0 and -0
+            case 2 -> Float.floatToFloat16((float) r.nextGaussian() * 3000f);        // up to the largest halves
+            default -> Float.floatToFloat16((float) r.nextGaussian() * 0.05f);
+        });
+        Tensor w = new Tensor("finite specials", GgmlType.F16, new long[] {cols, rows}, Blocks.segment(b.array()));
         assertThat(F16Kernel.allFinite(w)).as("the fast path applies").isTrue();
         assertSpecialsAsReference(w, b, rows, cols, row -> row % 4 == 1);
     }
@@ -171,18 +164,14 @@ class MatMulTest {
         // the reference gives (inf, -inf or NaN), the others their finite sums.
         int rows = 12, cols = 100;
         java.util.Random r = new java.util.Random(12);
-        byte[] bytes = new byte[rows * cols * 2];
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        for (int row = 0; row < rows; row++) {
-            for (int c = 0; c < cols; c++) {
-                short h = Float.floatToFloat16((float) r.nextGaussian() * 0.05f);
-                if (row == 4 && c == 57) h = (short) 0x7C00;   // +inf
-                if (row == 7 && c == 99) h = (short) 0xFC00;   // -inf
-                if (row == 10 && c == 3) h = (short) 0x7E01;   // NaN
-                b.putShort(h);
-            }
-        }
-        Tensor w = new Tensor("non-finite", GgmlType.F16, new long[] {cols, rows}, Blocks.segment(bytes));
+        java.nio.ByteBuffer b = halves(rows, cols, (row, c) -> {
+            short h = Float.floatToFloat16((float) r.nextGaussian() * 0.05f);
+            if (row == 4 && c == 57) h = (short) 0x7C00;   // +inf
+            if (row == 7 && c == 99) h = (short) 0xFC00;   // -inf
+            if (row == 10 && c == 3) h = (short) 0x7E01;   // NaN
+            return h;
+        });
+        Tensor w = new Tensor("non-finite", GgmlType.F16, new long[] {cols, rows}, Blocks.segment(b.array()));
         assertThat(F16Kernel.allFinite(w)).isFalse();
         assertSpecialsAsReference(w, b, rows, cols, row -> false);
         // One non-finite half in the last position of a long row is still found by the scan.
@@ -191,6 +180,15 @@ class MatMulTest {
         tail[25] = (byte) 0x7C;
         assertThat(F16Kernel.allFinite(new Tensor("tail", GgmlType.F16, new long[] {13, 1}, Blocks.segment(tail)))).isFalse();
         assertThat(F16Kernel.allFinite(new Tensor("zeros", GgmlType.F16, new long[] {13, 1}, Blocks.segment(new byte[26])))).isTrue();
+    }
+
+    /** A row-major F16 matrix, little-endian, each half from {@code half(row, column)} in row-major order. */
+    private static java.nio.ByteBuffer halves(int rows, int cols, java.util.function.IntBinaryOperator half) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(rows * cols * 2).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int row = 0; row < rows; row++) {
+            for (int c = 0; c < cols; c++) b.putShort((short) half.applyAsInt(row, c));
+        }
+        return b;
     }
 
     private void assertSpecialsAsReference(Tensor w, java.nio.ByteBuffer b, int rows, int cols,
