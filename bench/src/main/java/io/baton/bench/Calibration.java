@@ -10,6 +10,7 @@ import io.baton.bench.metrics.RequestResult;
 import io.baton.bench.run.BenchRunner;
 import io.baton.bench.run.ClientStats;
 import io.baton.bench.run.ClientWarmup;
+import io.baton.bench.run.GcPauses;
 import io.baton.bench.run.Progress;
 import io.baton.bench.run.RunResult;
 
@@ -35,61 +36,96 @@ import java.util.TreeMap;
 public final class Calibration {
     private Calibration() {}
 
-    public record Result(int streams, int tokens, double itlMillis, int clientLoops, int serverLoops, boolean aligned,
-                         int completed, Map<String, Integer> errors, double duration, Distribution lateness,
-                         Distribution distortion, Distribution absDistortion, Distribution steadyAbsDistortion,
-                         ClientStats client, Distribution oversleep) {}
-
     /**
-     * Runs {@code warmups} rounds of {@link ClientWarmup} first, then the measured round.
+     * What to measure.
      *
      * @param serverProcess run the scripted server in a child JVM (its collector pauses and CPU are then not the
      *                      client's); otherwise in this JVM
      * @param serverCpus    a {@code taskset -c} CPU list for the child JVM (keep it off the client's cores), or null
+     * @param warmups       rounds of {@link ClientWarmup} before the measured round
+     * @param preconnect    open every stream's connection before the measured round ({@link StreamClient#preconnect}),
+     *                      so the round measures streaming, not a storm of connection openings
      */
-    public static Result run(int streams, int tokens, double itlMillis, double ttftMillis, int serverLoops, int clientLoops,
-                             boolean aligned, boolean serverProcess, String serverCpus, int warmups, PrintWriter err, String progress)
-            throws Exception {
-        if (serverCpus != null && !serverProcess) throw new IllegalArgumentException("--server-cpus pins the child JVM: drop --in-process");
-        if (streams < 1 || tokens < 2 || !(itlMillis > 0) || ttftMillis < 0 || serverLoops < 1) {
-            throw new IllegalArgumentException("calibrate needs --streams >= 1, --tokens >= 2, --itl-ms > 0, --ttft-ms >= 0, --server-event-loops >= 1");
+    public record Options(int streams, int tokens, double itlMillis, double ttftMillis, int serverLoops, int clientLoops,
+                          boolean aligned, boolean serverProcess, String serverCpus, int warmups, boolean preconnect) {
+        public Options {
+            if (serverCpus != null && !serverProcess) throw new IllegalArgumentException("--server-cpus pins the child JVM: drop --in-process");
+            if (streams < 1 || tokens < 2 || !(itlMillis > 0) || ttftMillis < 0 || serverLoops < 1 || clientLoops < 1 || warmups < 0) {
+                throw new IllegalArgumentException("calibrate needs --streams >= 1, --tokens >= 2, --itl-ms > 0, --ttft-ms >= 0,"
+                        + " --server-event-loops >= 1, --event-loops >= 1, --warmup >= 0");
+            }
         }
-        for (int w = 0; w < warmups; w++) ClientWarmup.run(clientLoops);
-        if (!serverProcess) {
-            try (ScriptedServer server = ScriptedServer.start(serverLoops, ScriptedServer.calibrationScript(streams, tokens, itlMillis, ttftMillis, aligned))) {
-                NoiseFloor noise = new NoiseFloor();
-                RunResult run = measure(server.url(), streams, tokens, clientLoops, err, progress, noise);
+    }
+
+    /**
+     * Where the gaps distorted by more than 1 ms came from, as far as this JVM can tell.
+     *
+     * @param overOneMs        gaps whose |distortion| is over 1 ms
+     * @param duringGc         of those, gaps whose client-side interval overlaps one of this JVM's collections (±1 ms)
+     * @param beforeAllStarted of those, gaps that began before every stream had started
+     * @param gcCount          collections of this JVM during the measured round
+     * @param gcMillis         their total duration
+     * @param gcMaxMillis      the longest
+     * @param jitMillis        time the JIT compilers spent during the round (their threads share the client's cores)
+     * @param preconnected     connections opened before the round (0 without preconnect)
+     */
+    public record Outliers(int overOneMs, int duringGc, int beforeAllStarted, int gcCount, double gcMillis, double gcMaxMillis,
+                           long jitMillis, int preconnected) {}
+
+    public record Result(int streams, int tokens, double itlMillis, int clientLoops, int serverLoops, boolean aligned,
+                         int completed, Map<String, Integer> errors, double duration, Distribution lateness,
+                         Distribution distortion, Distribution absDistortion, Distribution steadyAbsDistortion,
+                         ClientStats client, Distribution oversleep, Outliers outliers) {}
+
+    /** Runs {@code o.warmups()} rounds of {@link ClientWarmup} first, then the measured round. */
+    public static Result run(Options o, PrintWriter err, String progress) throws Exception {
+        for (int w = 0; w < o.warmups(); w++) ClientWarmup.run(o.clientLoops());
+        if (!o.serverProcess()) {
+            try (ScriptedServer server = ScriptedServer.start(o.serverLoops(),
+                    ScriptedServer.calibrationScript(o.streams(), o.tokens(), o.itlMillis(), o.ttftMillis(), o.aligned()))) {
+                Measured m = measure(server.url(), o, err, progress);
                 Map<String, long[]> writes = new java.util.HashMap<>();
                 server.served().forEach((id, s) -> writes.put(id, s.tokenNanos()));
-                return result(run, writes, streams, tokens, itlMillis, clientLoops, serverLoops, aligned, noise);
+                return result(m, writes, o);
             }
         }
-        try (ServerProcess server = new ServerProcess(streams, tokens, itlMillis, ttftMillis, aligned, serverLoops, serverCpus)) {
-            NoiseFloor noise = new NoiseFloor();
-            RunResult run = measure(server.url, streams, tokens, clientLoops, err, progress, noise);
-            return result(run, server.writes(), streams, tokens, itlMillis, clientLoops, serverLoops, aligned, noise);
+        try (ServerProcess server = new ServerProcess(o.streams(), o.tokens(), o.itlMillis(), o.ttftMillis(), o.aligned(),
+                o.serverLoops(), o.serverCpus())) {
+            Measured m = measure(server.url, o, err, progress);
+            return result(m, server.writes(), o);
         }
     }
 
-    private static RunResult measure(String url, int streams, int tokens, int clientLoops, PrintWriter err, String progress,
-                                     NoiseFloor noise) throws InterruptedException {
-        try (StreamClient client = new StreamClient(url, Endpoint.CHAT, clientLoops, streams + 1, Map.of(), 60);
-             NoiseFloor.Running ignored = noise.start()) {
+    /** The round as the client saw it, with what else this JVM and machine did meanwhile. */
+    private record Measured(RunResult run, Distribution oversleep, List<GcPauses.Pause> pauses, long jitMillis, int preconnected) {}
+
+    private static Measured measure(String url, Options o, PrintWriter err, String progress) throws InterruptedException {
+        int streams = o.streams();
+        try (StreamClient client = new StreamClient(url, Endpoint.CHAT, o.clientLoops(), streams + 1, Map.of(), 60)) {
+            int preconnected = o.preconnect() ? client.preconnect(streams) : 0;
             List<BenchRequest> reqs = new ArrayList<>(streams);
-            for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "calibrate", 1, tokens));
+            for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "calibrate", 1, o.tokens()));
             RequestBodies bodies = new RequestBodies(Endpoint.CHAT, "calibrate", true, null, null);
-            try (Progress p = new Progress(err, streams, "calibrate", progress)) {
-                return BenchRunner.run(client, bodies, Endpoint.CHAT, reqs, new double[streams], Double.POSITIVE_INFINITY, 0, 0, "cal", p);
+            NoiseFloor noise = new NoiseFloor();
+            var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+            long jit0 = jit.getTotalCompilationTime();
+            RunResult run;
+            try (GcPauses gc = new GcPauses(); NoiseFloor.Running ignored = noise.start();
+                 Progress p = new Progress(err, streams, "calibrate", progress)) {
+                run = BenchRunner.run(client, bodies, Endpoint.CHAT, reqs, new double[streams], Double.POSITIVE_INFINITY, 0, 0, "cal", p);
+                return new Measured(run, noise.result(PS), gc.pauses(), jit.getTotalCompilationTime() - jit0, preconnected);
             }
         }
     }
+
+    private static final double[] PS = {50, 90, 99, 99.9};
 
     /** Compares the client's arrival times with the server's write times, token by token. */
-    private static Result result(RunResult run, Map<String, long[]> writes, int streams, int tokens, double itlMillis,
-                                 int clientLoops, int serverLoops, boolean aligned, NoiseFloor noise) {
+    private static Result result(Measured m, Map<String, long[]> writes, Options o) {
+        RunResult run = m.run();
         List<Double> late = new ArrayList<>(), dist = new ArrayList<>(), steady = new ArrayList<>();
         Map<String, Integer> errors = new TreeMap<>();
-        int completed = 0;
+        int completed = 0, over = 0, overGc = 0, overEarly = 0;
         // Steady state: gaps that begin after the server wrote the last stream's first token, i.e. once every stream
         // is open and streaming. Before that the client is also accepting 1,000 new connections and responses.
         long allStarted = Long.MIN_VALUE;
@@ -110,14 +146,25 @@ public final class Calibration {
                 double d = ((c[j] - c[j - 1]) * 1e9 - (w[j] - w[j - 1])) / 1e9;
                 dist.add(d);
                 if (w[j - 1] >= allStarted) steady.add(Math.abs(d));
+                if (Math.abs(d) > 1e-3) {
+                    over++;
+                    long from = run.t0Nanos() + (long) (c[j - 1] * 1e9), to = run.t0Nanos() + (long) (c[j] * 1e9);
+                    if (GcPauses.overlaps(m.pauses(), from, to, 1_000_000)) overGc++;
+                    if (w[j - 1] < allStarted) overEarly++;
+                }
             }
         }
-        double[] ps = {50, 90, 99, 99.9};
         double[] d = dist.stream().mapToDouble(Double::doubleValue).toArray();
-        return new Result(streams, tokens, itlMillis, clientLoops, serverLoops, aligned, completed, errors, run.duration(),
-                Distribution.of(late.stream().mapToDouble(Double::doubleValue).toArray(), ps), Distribution.of(d, ps),
-                Distribution.of(java.util.Arrays.stream(d).map(Math::abs).toArray(), ps),
-                Distribution.of(steady.stream().mapToDouble(Double::doubleValue).toArray(), ps), run.client(), noise.result(ps));
+        double gcMillis = 0, gcMax = 0;
+        for (GcPauses.Pause p : m.pauses()) {
+            gcMillis += p.millis();
+            gcMax = Math.max(gcMax, p.millis());
+        }
+        Outliers outliers = new Outliers(over, overGc, overEarly, m.pauses().size(), gcMillis, gcMax, m.jitMillis(), m.preconnected());
+        return new Result(o.streams(), o.tokens(), o.itlMillis(), o.clientLoops(), o.serverLoops(), o.aligned(), completed, errors,
+                run.duration(), Distribution.of(late.stream().mapToDouble(Double::doubleValue).toArray(), PS), Distribution.of(d, PS),
+                Distribution.of(java.util.Arrays.stream(d).map(Math::abs).toArray(), PS),
+                Distribution.of(steady.stream().mapToDouble(Double::doubleValue).toArray(), PS), run.client(), m.oversleep(), outliers);
     }
 
     /**
@@ -228,6 +275,12 @@ public final class Calibration {
                 r.client().loopLag().p(99) * 1e3, r.client().loopLag().max() * 1e3, r.client().cpuMicrosPerEvent(),
                 r.client().loopUtilization() * 100);
         line(out, "machine noise: oversleep of a 1 ms sleep", r.oversleep());
+        Outliers o = r.outliers();
+        out.printf(Locale.ROOT, "  connections opened before the round: %d; client collections during it: %d (%.1f ms, longest %.1f ms);"
+                + " JIT compilation during it: %d ms%n", o.preconnected(), o.gcCount(), o.gcMillis(), o.gcMaxMillis(), o.jitMillis());
+        out.printf(Locale.ROOT, "  gaps distorted by more than 1 ms: %d (%.3f %% of gaps); within 1 ms of a client collection: %d;"
+                + " begun before every stream had started: %d%n", o.overOneMs(), 100.0 * o.overOneMs() / Math.max(1, r.distortion().count()),
+                o.duringGc(), o.beforeAllStarted());
         out.printf(Locale.ROOT, "  verdict: p99 |ITL distortion| %.3f ms %s 1 ms over the whole round, %.3f ms %s 1 ms once every stream"
                         + " has started (the machine's own p99 oversleep: %.3f ms)%n",
                 r.absDistortion().p(99) * 1e3, r.absDistortion().p(99) <= 0.001 ? "<=" : ">",

@@ -32,6 +32,10 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     boolean aligned;
     @Option(names = "--warmup", defaultValue = "1", description = "Client warm-up rounds first (JIT compilation). Default: ${DEFAULT-VALUE}")
     int warmup;
+    @Option(names = "--preconnect", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Open every stream's connection (GET /v1/models) before the measured round, so it measures streaming"
+                    + " rather than 1,000 connections opening at once. Default: ${DEFAULT-VALUE}")
+    boolean preconnect;
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar, lines or off. Default: ${DEFAULT-VALUE}")
     String progress;
 
@@ -42,7 +46,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     public Integer call() {
         java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
-            Calibration.print(Calibration.run(streams, tokens, itlMs, ttftMs, serverLoops, clientLoops, aligned, !inProcess, serverCpus, warmup, stderr, progress), stdout);
+            var options = new Calibration.Options(streams, tokens, itlMs, ttftMs, serverLoops, clientLoops, aligned, !inProcess,
+                    serverCpus, warmup, preconnect);
+            Calibration.print(Calibration.run(options, stderr, progress), stdout);
             return 0;
         } catch (IllegalArgumentException e) {
             stderr.println("baton bench calibrate: " + e.getMessage());

@@ -37,6 +37,7 @@ public final class StreamClient implements AutoCloseable {
     private final HttpClient http;
     private final Context[] loops;
     private final String url;
+    private final String modelsUrl;
     private final Map<String, String> headers;
     private final long idleTimeoutMs;
     private int next;
@@ -58,6 +59,7 @@ public final class StreamClient implements AutoCloseable {
         String root = base.toString();
         if (root.endsWith("/v1")) root = root.substring(0, root.length() - 3);
         this.url = root + endpoint.path;
+        this.modelsUrl = root + "/v1/models";
         this.headers = Map.copyOf(headers);
         this.idleTimeoutMs = Math.max(1, (long) (timeoutSec * 1000));
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(eventLoops).setWorkerPoolSize(1)
@@ -140,6 +142,34 @@ public final class StreamClient implements AutoCloseable {
 
     private static String message(Throwable t) {
         return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+    }
+
+    /**
+     * Opens {@code connections} keep-alive connections before a measurement, as {@code connections} concurrent
+     * {@code GET /v1/models} requests (the route every OpenAI-compatible server has), so that the streams that follow
+     * reuse them instead of opening all at once while other streams' tokens arrive. The pool must hold that many
+     * ({@code maxConnections}), and the server must keep idle connections open until the streams start.
+     *
+     * @return how many of the requests got a 2xx answer (the others' connections may still be open)
+     */
+    public int preconnect(int connections) throws InterruptedException {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(connections);
+        java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+        for (int i = 0; i < connections; i++) {
+            Context ctx = loops[i % loops.length];
+            ctx.runOnContext(v -> {
+                RequestOptions opts = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(modelsUrl).setIdleTimeout(idleTimeoutMs);
+                headers.forEach(opts::putHeader);
+                http.request(opts).compose(req -> req.send().compose(resp -> {
+                    if (resp.statusCode() / 100 == 2) ok.incrementAndGet();
+                    return resp.body();
+                })).onComplete(ar -> done.countDown());
+            });
+        }
+        if (!done.await(Math.max(1, idleTimeoutMs), TimeUnit.MILLISECONDS)) {
+            throw new IllegalStateException("preconnect: " + done.getCount() + " of " + connections + " GET /v1/models got no answer");
+        }
+        return ok.get();
     }
 
     /** Measures how late each event loop runs a task posted now: {@code sink} gets the delay in ns, on that loop. */

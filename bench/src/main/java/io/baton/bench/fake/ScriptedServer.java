@@ -77,6 +77,7 @@ public final class ScriptedServer implements AutoCloseable {
     private final IntFunction<Script> scripts;
     private final Map<String, Served> served = new ConcurrentHashMap<>();
     private final AtomicInteger arrivals = new AtomicInteger(), inFlight = new AtomicInteger(), maxInFlight = new AtomicInteger();
+    private final AtomicInteger connections = new AtomicInteger();
     private final int port;
 
     private ScriptedServer(int eventLoops, IntFunction<Script> scripts) {
@@ -91,6 +92,7 @@ public final class ScriptedServer implements AutoCloseable {
                 HttpServer s = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setTcpNoDelay(true)
                         .setAcceptBacklog(8192));
                 s.requestHandler(ScriptedServer.this::handle);
+                s.connectionHandler(c -> connections.incrementAndGet());
                 return s.listen(-1).onSuccess(x -> bound.set(x.actualPort()));
             }
         }, new DeploymentOptions().setInstances(eventLoops)).await();
@@ -111,11 +113,22 @@ public final class ScriptedServer implements AutoCloseable {
         return served;
     }
 
+    /** TCP connections accepted so far. */
+    public int connections() {
+        return connections.get();
+    }
+
     public int maxInFlight() {
         return maxInFlight.get();
     }
 
     private void handle(HttpServerRequest req) {
+        if (req.path().equals("/v1/models") && req.method() == io.vertx.core.http.HttpMethod.GET) {
+            // What every OpenAI-compatible server answers; clients open their connections with it (preconnect).
+            req.response().putHeader("Content-Type", "application/json")
+                    .end("{\"object\":\"list\",\"data\":[{\"id\":\"fake\",\"object\":\"model\",\"owned_by\":\"baton\"}]}");
+            return;
+        }
         String id = req.getHeader("X-Request-Id");
         int seq = arrivals.getAndIncrement();
         boolean chat = req.path().endsWith("/chat/completions");

@@ -1,0 +1,60 @@
+package io.baton.bench.client;
+
+import io.baton.bench.data.BenchRequest;
+import io.baton.bench.fake.ScriptedServer;
+import io.baton.bench.fake.ScriptedServer.Script;
+import io.baton.bench.run.BenchRunner;
+import io.baton.bench.run.Progress;
+import io.baton.bench.run.RunResult;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@Timeout(60)
+class StreamClientTest {
+
+    /** Preconnected connections are the ones the streams then use: the server accepts no new one during the round. */
+    @Test
+    void preconnectOpensTheConnectionsTheStreamsReuse() throws Exception {
+        int streams = 12;
+        try (ScriptedServer server = ScriptedServer.start(1, i -> Script.stream(5, 5, 4));
+             StreamClient client = new StreamClient(server.url() + "/v1", Endpoint.CHAT, 1, streams + 1, Map.of(), 30)) {
+            assertThat(client.preconnect(streams)).isEqualTo(streams);
+            assertThat(server.connections()).isEqualTo(streams);
+            List<BenchRequest> reqs = new ArrayList<>();
+            for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "p", 1, 4));
+            RunResult run = BenchRunner.run(client, new RequestBodies(Endpoint.CHAT, "fake", true, null, null), Endpoint.CHAT, reqs,
+                    new double[streams], Double.POSITIVE_INFINITY, 0, 0, "t", Progress.off(streams));
+            assertThat(run.results()).allMatch(r -> r.ok() && r.tokenTimes().length == 4);
+            assertThat(server.connections()).isEqualTo(streams);
+        }
+    }
+
+    /** A server without {@code GET /v1/models} answers 404: the connections are open all the same, none counted as ok. */
+    @Test
+    void preconnectCountsOnlySuccessfulAnswers() throws Exception {
+        try (ScriptedServer server = ScriptedServer.start(1, i -> Script.stream(5, 5, 4));
+             StreamClient client = new StreamClient(server.url() + "/nothing-here", Endpoint.CHAT, 1, 4, Map.of(), 30)) {
+            // The root is taken from the URL as given; /nothing-here/v1/models does not exist on the scripted server.
+            assertThat(client.preconnect(3)).isZero();
+            assertThat(server.connections()).isEqualTo(3);
+        }
+    }
+
+    /** Refused connections are answers too (failures): preconnect returns at once with none counted. */
+    @Test
+    void preconnectToAPortNobodyListensOnCountsNone() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        try (StreamClient client = new StreamClient("http://127.0.0.1:" + port, Endpoint.CHAT, 1, 4, Map.of(), 5)) {
+            assertThat(client.preconnect(3)).isZero();
+        }
+    }
+}
