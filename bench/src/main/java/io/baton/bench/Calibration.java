@@ -45,9 +45,12 @@ public final class Calibration {
      * @param warmups       rounds of {@link ClientWarmup} before the measured round
      * @param preconnect    open every stream's connection before the measured round ({@link StreamClient#preconnect}),
      *                      so the round measures streaming, not a storm of connection openings
+     * @param realtime      run the client's event loops in the real-time scheduling class ({@link
+     *                      StreamClient#realtimeLoops}; needs root)
      */
     public record Options(int streams, int tokens, double itlMillis, double ttftMillis, int serverLoops, int clientLoops,
-                          boolean aligned, boolean serverProcess, String serverCpus, int warmups, boolean preconnect) {
+                          boolean aligned, boolean serverProcess, String serverCpus, int warmups, boolean preconnect,
+                          boolean realtime) {
         public Options {
             if (serverCpus != null && !serverProcess) throw new IllegalArgumentException("--server-cpus pins the child JVM: drop --in-process");
             if (streams < 1 || tokens < 2 || !(itlMillis > 0) || ttftMillis < 0 || serverLoops < 1 || clientLoops < 1 || warmups < 0) {
@@ -68,9 +71,10 @@ public final class Calibration {
      * @param gcMaxMillis      the longest
      * @param jitMillis        time the JIT compilers spent during the round (their threads share the client's cores)
      * @param preconnected     connections opened before the round (0 without preconnect)
+     * @param realtime         whether the event loops ran in the real-time scheduling class
      */
     public record Outliers(int overOneMs, int duringGc, int beforeAllStarted, int gcCount, double gcMillis, double gcMaxMillis,
-                           long jitMillis, int preconnected) {}
+                           long jitMillis, int preconnected, boolean realtime) {}
 
     public record Result(int streams, int tokens, double itlMillis, int clientLoops, int serverLoops, boolean aligned,
                          int completed, Map<String, Integer> errors, double duration, Distribution lateness,
@@ -102,6 +106,7 @@ public final class Calibration {
     private static Measured measure(String url, Options o, PrintWriter err, String progress) throws InterruptedException {
         int streams = o.streams();
         try (StreamClient client = new StreamClient(url, Endpoint.CHAT, o.clientLoops(), streams + 1, Map.of(), 60)) {
+            if (o.realtime()) client.realtimeLoops();
             int preconnected = o.preconnect() ? client.preconnect(streams) : 0;
             List<BenchRequest> reqs = new ArrayList<>(streams);
             for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "calibrate", 1, o.tokens()));
@@ -160,7 +165,7 @@ public final class Calibration {
             gcMillis += p.millis();
             gcMax = Math.max(gcMax, p.millis());
         }
-        Outliers outliers = new Outliers(over, overGc, overEarly, m.pauses().size(), gcMillis, gcMax, m.jitMillis(), m.preconnected());
+        Outliers outliers = new Outliers(over, overGc, overEarly, m.pauses().size(), gcMillis, gcMax, m.jitMillis(), m.preconnected(), o.realtime());
         return new Result(o.streams(), o.tokens(), o.itlMillis(), o.clientLoops(), o.serverLoops(), o.aligned(), completed, errors,
                 run.duration(), Distribution.of(late.stream().mapToDouble(Double::doubleValue).toArray(), PS), Distribution.of(d, PS),
                 Distribution.of(java.util.Arrays.stream(d).map(Math::abs).toArray(), PS),
@@ -277,7 +282,8 @@ public final class Calibration {
         line(out, "machine noise: oversleep of a 1 ms sleep", r.oversleep());
         Outliers o = r.outliers();
         out.printf(Locale.ROOT, "  connections opened before the round: %d; client collections during it: %d (%.1f ms, longest %.1f ms);"
-                + " JIT compilation during it: %d ms%n", o.preconnected(), o.gcCount(), o.gcMillis(), o.gcMaxMillis(), o.jitMillis());
+                + " JIT compilation during it: %d ms; event loops real-time (SCHED_FIFO): %s%n", o.preconnected(), o.gcCount(),
+                o.gcMillis(), o.gcMaxMillis(), o.jitMillis(), o.realtime() ? "yes" : "no");
         out.printf(Locale.ROOT, "  gaps distorted by more than 1 ms: %d (%.3f %% of gaps); within 1 ms of a client collection: %d;"
                 + " begun before every stream had started: %d%n", o.overOneMs(), 100.0 * o.overOneMs() / Math.max(1, r.distortion().count()),
                 o.duringGc(), o.beforeAllStarted());

@@ -57,4 +57,27 @@ class StreamClientTest {
             assertThat(client.preconnect(3)).isZero();
         }
     }
+
+    /**
+     * The event loop ends up in SCHED_FIFO at priority 1, read back from the kernel ({@code /proc/self/task/TID/stat},
+     * fields 40 and 41); where the process may not do that (not root), the error says why.
+     */
+    @Test
+    void realtimeLoopsPutsTheEventLoopInTheRealTimeClass() throws Exception {
+        try (StreamClient client = new StreamClient("http://127.0.0.1:9", Endpoint.CHAT, 1, 2, Map.of(), 5)) {
+            long[] tids;
+            try {
+                tids = client.realtimeLoops();
+            } catch (IllegalStateException e) {
+                org.junit.jupiter.api.Assumptions.assumeTrue(false, "not permitted here: " + e.getMessage());
+                return;
+            }
+            assertThat(tids).hasSize(1);
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/task/" + tids[0] + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // f[0] is field 3 (state): rt_priority is field 40, policy field 41 (1 = SCHED_FIFO).
+            assertThat(f[37]).isEqualTo("1");
+            assertThat(f[38]).isEqualTo("1");
+        }
+    }
 }
