@@ -11,6 +11,7 @@ import io.baton.bench.run.BenchRunner;
 import io.baton.bench.run.ClientStats;
 import io.baton.bench.run.ClientWarmup;
 import io.baton.bench.run.GcPauses;
+import io.baton.bench.run.LoopPriority;
 import io.baton.bench.run.Progress;
 import io.baton.bench.run.RunResult;
 
@@ -45,12 +46,11 @@ public final class Calibration {
      * @param warmups       rounds of {@link ClientWarmup} before the measured round
      * @param preconnect    open every stream's connection before the measured round ({@link StreamClient#preconnect}),
      *                      so the round measures streaming, not a storm of connection openings
-     * @param realtime      run the client's event loops in the real-time scheduling class ({@link
-     *                      StreamClient#realtimeLoops}; needs root)
+     * @param loopPriority  how the client's event loops are scheduled against its other threads ({@link LoopPriority})
      */
     public record Options(int streams, int tokens, double itlMillis, double ttftMillis, int serverLoops, int clientLoops,
                           boolean aligned, boolean serverProcess, String serverCpus, int warmups, boolean preconnect,
-                          boolean realtime) {
+                          LoopPriority loopPriority) {
         public Options {
             if (serverCpus != null && !serverProcess) throw new IllegalArgumentException("--server-cpus pins the child JVM: drop --in-process");
             if (streams < 1 || tokens < 2 || !(itlMillis > 0) || ttftMillis < 0 || serverLoops < 1 || clientLoops < 1 || warmups < 0) {
@@ -71,10 +71,10 @@ public final class Calibration {
      * @param gcMaxMillis      the longest
      * @param jitMillis        time the JIT compilers spent during the round (their threads share the client's cores)
      * @param preconnected     connections opened before the round (0 without preconnect)
-     * @param realtime         whether the event loops ran in the real-time scheduling class
+     * @param loopPriority     how the event loops were scheduled against the client's other threads
      */
     public record Outliers(int overOneMs, int duringGc, int beforeAllStarted, int gcCount, double gcMillis, double gcMaxMillis,
-                           long jitMillis, int preconnected, boolean realtime) {}
+                           long jitMillis, int preconnected, LoopPriority loopPriority) {}
 
     public record Result(int streams, int tokens, double itlMillis, int clientLoops, int serverLoops, boolean aligned,
                          int completed, Map<String, Integer> errors, double duration, Distribution lateness,
@@ -106,7 +106,7 @@ public final class Calibration {
     private static Measured measure(String url, Options o, PrintWriter err, String progress) throws InterruptedException {
         int streams = o.streams();
         try (StreamClient client = new StreamClient(url, Endpoint.CHAT, o.clientLoops(), streams + 1, Map.of(), 60)) {
-            if (o.realtime()) client.realtimeLoops();
+            o.loopPriority().apply(client.loopLinuxThreadIds());
             int preconnected = o.preconnect() ? client.preconnect(streams) : 0;
             List<BenchRequest> reqs = new ArrayList<>(streams);
             for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "calibrate", 1, o.tokens()));
@@ -117,7 +117,12 @@ public final class Calibration {
             RunResult run;
             try (GcPauses gc = new GcPauses(); NoiseFloor.Running ignored = noise.start();
                  Progress p = new Progress(err, streams, "calibrate", progress)) {
+                var uptime = java.lang.management.ManagementFactory.getRuntimeMXBean();
+                long from = uptime.getUptime();
                 run = BenchRunner.run(client, bodies, Endpoint.CHAT, reqs, new double[streams], Double.POSITIVE_INFINITY, 0, 0, "cal", p);
+                // On stderr, to line the round up with the JVM's own logs (-Xlog:gc, -XX:+PrintCompilation: uptime in ms).
+                err.printf(Locale.ROOT, "calibrate: measured round from JVM uptime %d ms to %d ms%n", from, uptime.getUptime());
+                err.flush();
                 return new Measured(run, noise.result(PS), gc.pauses(), jit.getTotalCompilationTime() - jit0, preconnected);
             }
         }
@@ -165,7 +170,7 @@ public final class Calibration {
             gcMillis += p.millis();
             gcMax = Math.max(gcMax, p.millis());
         }
-        Outliers outliers = new Outliers(over, overGc, overEarly, m.pauses().size(), gcMillis, gcMax, m.jitMillis(), m.preconnected(), o.realtime());
+        Outliers outliers = new Outliers(over, overGc, overEarly, m.pauses().size(), gcMillis, gcMax, m.jitMillis(), m.preconnected(), o.loopPriority());
         return new Result(o.streams(), o.tokens(), o.itlMillis(), o.clientLoops(), o.serverLoops(), o.aligned(), completed, errors,
                 run.duration(), Distribution.of(late.stream().mapToDouble(Double::doubleValue).toArray(), PS), Distribution.of(d, PS),
                 Distribution.of(java.util.Arrays.stream(d).map(Math::abs).toArray(), PS),
@@ -282,8 +287,8 @@ public final class Calibration {
         line(out, "machine noise: oversleep of a 1 ms sleep", r.oversleep());
         Outliers o = r.outliers();
         out.printf(Locale.ROOT, "  connections opened before the round: %d; client collections during it: %d (%.1f ms, longest %.1f ms);"
-                + " JIT compilation during it: %d ms; event loops real-time (SCHED_FIFO): %s%n", o.preconnected(), o.gcCount(),
-                o.gcMillis(), o.gcMaxMillis(), o.jitMillis(), o.realtime() ? "yes" : "no");
+                + " JIT compilation during it: %d ms; --loop-priority %s%n", o.preconnected(), o.gcCount(),
+                o.gcMillis(), o.gcMaxMillis(), o.jitMillis(), o.loopPriority().cliName());
         out.printf(Locale.ROOT, "  gaps distorted by more than 1 ms: %d (%.3f %% of gaps); within 1 ms of a client collection: %d;"
                 + " begun before every stream had started: %d%n", o.overOneMs(), 100.0 * o.overOneMs() / Math.max(1, r.distortion().count()),
                 o.duringGc(), o.beforeAllStarted());

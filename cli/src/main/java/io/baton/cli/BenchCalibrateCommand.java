@@ -36,9 +36,11 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
             description = "Open every stream's connection (GET /v1/models) before the measured round, so it measures streaming"
                     + " rather than 1,000 connections opening at once. Default: ${DEFAULT-VALUE}")
     boolean preconnect;
-    @Option(names = "--realtime", description = "Run the client's event loops in the real-time scheduling class (SCHED_FIFO 1, with chrt;"
-            + " needs root), so arriving bytes are timestamped ahead of the client's other threads. Default: off")
-    boolean realtime;
+    @Option(names = "--loop-priority", defaultValue = "normal", paramLabel = "MODE",
+            description = "How the client's event loops are scheduled against its other threads (decoder, JIT, collector) on shared"
+                    + " cores: normal; others-nice (every other thread at nice 19, no privilege needed); realtime (the loops in"
+                    + " SCHED_FIFO with chrt, needs CAP_SYS_NICE). Default: ${DEFAULT-VALUE}")
+    String loopPriority;
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar, lines or off. Default: ${DEFAULT-VALUE}")
     String progress;
 
@@ -50,7 +52,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
         java.io.PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
         try {
             var options = new Calibration.Options(streams, tokens, itlMs, ttftMs, serverLoops, clientLoops, aligned, !inProcess,
-                    serverCpus, warmup, preconnect, realtime);
+                    serverCpus, warmup, preconnect, io.baton.bench.run.LoopPriority.parse(loopPriority));
             Calibration.print(Calibration.run(options, stderr, progress), stdout);
             return 0;
         } catch (IllegalArgumentException e) {

@@ -181,24 +181,17 @@ public final class StreamClient implements AutoCloseable {
     }
 
     /**
-     * Puts the event-loop threads in the real-time class {@code SCHED_FIFO} (priority 1) with util-linux's {@code chrt},
-     * as latency probes such as rt-tests' cyclictest do: a byte that arrives then wakes its event loop at once, ahead of
-     * the client's other threads (decoder, JIT compilers, progress) when they share its cores, instead of after the
-     * running thread's time slice (up to milliseconds). The loops block in epoll between events and never spin, so
-     * they cannot starve the machine. Needs {@code CAP_SYS_NICE} (root) and {@code /usr/bin/chrt}.
+     * The event-loop threads' Linux thread ids (read on each loop from {@code /proc/thread-self}, which links to
+     * {@code <pid>/task/<tid>}), for scheduling them apart from the client's other threads ({@code LoopPriority}).
      *
-     * @return the Linux thread ids raised
-     * @throws IllegalStateException with the reason when it cannot be done (no chrt, not permitted, not Linux)
+     * @throws IllegalStateException where there is no {@code /proc/thread-self} (not Linux)
      */
-    public long[] realtimeLoops() {
-        java.nio.file.Path chrt = java.nio.file.Path.of("/usr/bin/chrt");
-        if (!java.nio.file.Files.isExecutable(chrt)) throw new IllegalStateException("real-time event loops need /usr/bin/chrt (util-linux)");
+    public long[] loopLinuxThreadIds() {
         long[] tids = new long[loops.length];
         for (int i = 0; i < loops.length; i++) {
             CompletableFuture<Long> f = new CompletableFuture<>();
             loops[i].runOnContext(v -> {
                 try {
-                    // /proc/thread-self links to "<pid>/task/<tid>" for the calling thread.
                     String link = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/thread-self")).toString();
                     f.complete(Long.parseLong(link.substring(link.lastIndexOf('/') + 1)));
                 } catch (Exception e) {
@@ -208,17 +201,7 @@ public final class StreamClient implements AutoCloseable {
             try {
                 tids[i] = f.join();
             } catch (Exception e) {
-                throw new IllegalStateException("real-time event loops: cannot find the event loop's Linux thread id (" + e.getMessage() + ")");
-            }
-            try {
-                Process p = new ProcessBuilder(chrt.toString(), "-f", "-p", "1", Long.toString(tids[i])).redirectErrorStream(true).start();
-                String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
-                if (p.waitFor() != 0) throw new IllegalStateException("real-time event loops: chrt -f -p 1 " + tids[i] + " failed: " + out);
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException("real-time event loops: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("real-time event loops: interrupted");
+                throw new IllegalStateException("cannot find the event loops' Linux thread ids (/proc/thread-self): " + e.getMessage());
             }
         }
         return tids;
