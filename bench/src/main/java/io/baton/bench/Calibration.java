@@ -106,25 +106,35 @@ public final class Calibration {
     private static Measured measure(String url, Options o, PrintWriter err, String progress) throws InterruptedException {
         int streams = o.streams();
         try (StreamClient client = new StreamClient(url, Endpoint.CHAT, o.clientLoops(), streams + 1, Map.of(), 60)) {
-            o.loopPriority().apply(client.loopLinuxThreadIds());
-            int preconnected = o.preconnect() ? client.preconnect(streams) : 0;
-            List<BenchRequest> reqs = new ArrayList<>(streams);
-            for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "calibrate", 1, o.tokens()));
-            RequestBodies bodies = new RequestBodies(Endpoint.CHAT, "calibrate", true, null, null);
             NoiseFloor noise = new NoiseFloor();
-            var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-            long jit0 = jit.getTotalCompilationTime();
-            RunResult run;
-            try (GcPauses gc = new GcPauses(); NoiseFloor.Running ignored = noise.start();
-                 Progress p = new Progress(err, streams, "calibrate", progress)) {
-                var uptime = java.lang.management.ManagementFactory.getRuntimeMXBean();
-                long from = uptime.getUptime();
-                run = BenchRunner.run(client, bodies, Endpoint.CHAT, reqs, new double[streams], Double.POSITIVE_INFINITY, 0, 0, "cal", p);
-                // On stderr, to line the round up with the JVM's own logs (-Xlog:gc, -XX:+PrintCompilation: uptime in ms).
-                err.printf(Locale.ROOT, "calibrate: measured round from JVM uptime %d ms to %d ms%n", from, uptime.getUptime());
-                err.flush();
-                return new Measured(run, noise.result(PS), gc.pauses(), jit.getTotalCompilationTime() - jit0, preconnected);
+            // The noise probe starts first and keeps its priority: it measures the machine, not the client's threads.
+            try (NoiseFloor.Running probe = noise.start()) {
+                o.loopPriority().apply(client.loopLinuxThreadIds(), probe.linuxThreadId());
+                int preconnected = o.preconnect() ? client.preconnect(streams) : 0;
+                return measure(client, noise, probe, preconnected, o, err, progress);
             }
+        }
+    }
+
+    private static Measured measure(StreamClient client, NoiseFloor noise, NoiseFloor.Running probe, int preconnected, Options o,
+                                    PrintWriter err, String progress) throws InterruptedException {
+        int streams = o.streams();
+        List<BenchRequest> reqs = new ArrayList<>(streams);
+        for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "calibrate", 1, o.tokens()));
+        RequestBodies bodies = new RequestBodies(Endpoint.CHAT, "calibrate", true, null, null);
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        long jit0 = jit.getTotalCompilationTime();
+        RunResult run;
+        try (GcPauses gc = new GcPauses(); Progress p = new Progress(err, streams, "calibrate", progress)) {
+            var uptime = java.lang.management.ManagementFactory.getRuntimeMXBean();
+            long from = uptime.getUptime();
+            probe.record(true);
+            run = BenchRunner.run(client, bodies, Endpoint.CHAT, reqs, new double[streams], Double.POSITIVE_INFINITY, 0, 0, "cal", p);
+            probe.record(false);
+            // On stderr, to line the round up with the JVM's own logs (-Xlog:gc, -XX:+PrintCompilation: uptime in ms).
+            err.printf(Locale.ROOT, "calibrate: measured round from JVM uptime %d ms to %d ms%n", from, uptime.getUptime());
+            err.flush();
+            return new Measured(run, noise.result(PS), gc.pauses(), jit.getTotalCompilationTime() - jit0, preconnected);
         }
     }
 
@@ -185,23 +195,48 @@ public final class Calibration {
     static final class NoiseFloor {
         private final io.baton.bench.run.LongSamples samples = new io.baton.bench.run.LongSamples();
 
+        /** The probe thread; it records only between {@code record(true)} and {@code record(false)}. */
         interface Running extends AutoCloseable {
+            long linuxThreadId();
+
+            void record(boolean on);
+
             @Override
             void close() throws InterruptedException;
         }
 
         Running start() {
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.CompletableFuture<Long> tid = new java.util.concurrent.CompletableFuture<>();
             Thread t = Thread.ofPlatform().daemon().name("bench-noise-floor").start(() -> {
+                try {
+                    tid.complete(LoopPriority.currentLinuxThreadId());
+                } catch (RuntimeException e) {
+                    tid.complete(-1L);
+                }
                 while (!stop.get()) {
                     long before = System.nanoTime();
                     java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
-                    samples.add(System.nanoTime() - before - 1_000_000);
+                    if (recording.get()) samples.add(System.nanoTime() - before - 1_000_000);
                 }
             });
-            return () -> {
-                stop.set(true);
-                t.join();
+            return new Running() {
+                @Override
+                public long linuxThreadId() {
+                    return tid.join();
+                }
+
+                @Override
+                public void record(boolean on) {
+                    recording.set(on);
+                }
+
+                @Override
+                public void close() throws InterruptedException {
+                    stop.set(true);
+                    t.join();
+                }
             };
         }
 

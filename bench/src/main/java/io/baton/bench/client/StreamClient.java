@@ -181,8 +181,8 @@ public final class StreamClient implements AutoCloseable {
     }
 
     /**
-     * The event-loop threads' Linux thread ids (read on each loop from {@code /proc/thread-self}, which links to
-     * {@code <pid>/task/<tid>}), for scheduling them apart from the client's other threads ({@code LoopPriority}).
+     * The event-loop threads' Linux thread ids (read on each loop), for scheduling them apart from the client's other
+     * threads ({@link io.baton.bench.run.LoopPriority}).
      *
      * @throws IllegalStateException where there is no {@code /proc/thread-self} (not Linux)
      */
@@ -192,16 +192,15 @@ public final class StreamClient implements AutoCloseable {
             CompletableFuture<Long> f = new CompletableFuture<>();
             loops[i].runOnContext(v -> {
                 try {
-                    String link = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/thread-self")).toString();
-                    f.complete(Long.parseLong(link.substring(link.lastIndexOf('/') + 1)));
-                } catch (Exception e) {
+                    f.complete(io.baton.bench.run.LoopPriority.currentLinuxThreadId());
+                } catch (RuntimeException e) {
                     f.completeExceptionally(e);
                 }
             });
             try {
                 tids[i] = f.join();
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot find the event loops' Linux thread ids (/proc/thread-self): " + e.getMessage());
+            } catch (java.util.concurrent.CompletionException e) {
+                throw (RuntimeException) e.getCause();
             }
         }
         return tids;

@@ -44,12 +44,27 @@ public enum LoopPriority {
     }
 
     /**
-     * Applies this policy, given the event loops' Linux thread ids.
+     * The calling thread's Linux thread id, from {@code /proc/thread-self} (a link to {@code <pid>/task/<tid>}).
+     *
+     * @throws IllegalStateException where there is no such link (not Linux)
+     */
+    public static long currentLinuxThreadId() {
+        try {
+            String link = Files.readSymbolicLink(Path.of("/proc/thread-self")).toString();
+            return Long.parseLong(link.substring(link.lastIndexOf('/') + 1));
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("cannot find this thread's Linux thread id (/proc/thread-self): " + e.getMessage());
+        }
+    }
+
+    /**
+     * Applies this policy, given the event loops' Linux thread ids and any other thread to leave as it is (a probe of
+     * the machine's own noise, say).
      *
      * @return the threads changed (loops for REALTIME, the others for OTHERS_NICE)
      * @throws IllegalStateException with the tool's message when it cannot be done (no util-linux, not permitted)
      */
-    public int apply(long[] loopTids) {
+    public int apply(long[] loopTids, long... untouched) {
         return switch (this) {
             case NORMAL -> 0;
             case REALTIME -> {
@@ -61,7 +76,8 @@ public enum LoopPriority {
                 // thread while it still had nice 0); later ones are started by threads already lowered.
                 java.util.Set<String> done = new java.util.HashSet<>();
                 for (int pass = 0; pass < 3; pass++) {
-                    List<String> fresh = otherThreads(loopTids).stream().filter(t -> !done.contains(t)).toList();
+                    long[] keep = java.util.stream.LongStream.concat(Arrays.stream(loopTids), Arrays.stream(untouched)).toArray();
+                    List<String> fresh = otherThreads(keep).stream().filter(t -> !done.contains(t)).toList();
                     if (fresh.isEmpty()) break;
                     List<String> cmd = new ArrayList<>(List.of("/usr/bin/renice", "-n", "19", "-p"));
                     cmd.addAll(fresh);
@@ -73,10 +89,10 @@ public enum LoopPriority {
         };
     }
 
-    private static List<String> otherThreads(long[] loopTids) {
+    private static List<String> otherThreads(long[] keep) {
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
             return tasks.map(t -> t.getFileName().toString())
-                    .filter(t -> Arrays.stream(loopTids).noneMatch(l -> Long.toString(l).equals(t))).toList();
+                    .filter(t -> Arrays.stream(keep).noneMatch(l -> Long.toString(l).equals(t))).toList();
         } catch (IOException e) {
             throw new IllegalStateException("cannot list this process's threads (/proc/self/task): " + e.getMessage());
         }
