@@ -81,7 +81,13 @@ public final class Calibration {
                          Distribution distortion, Distribution absDistortion, Distribution steadyAbsDistortion,
                          ClientStats client, Distribution oversleep, Outliers outliers) {}
 
-    /** Runs {@code o.warmups()} rounds of {@link ClientWarmup} first, then the measured round. */
+    /** Longest wait for the JIT to finish the warm-up's compilations before the measured round. */
+    static final long JIT_QUIET_MAX_MILLIS = 20_000;
+
+    /**
+     * Runs {@code o.warmups()} rounds of {@link ClientWarmup} first, then (after the connections are open and the JIT
+     * has finished what the warm-up queued) the measured round.
+     */
     public static Result run(Options o, PrintWriter err, String progress) throws Exception {
         for (int w = 0; w < o.warmups(); w++) ClientWarmup.run(o.clientLoops());
         if (!o.serverProcess()) {
@@ -122,6 +128,10 @@ public final class Calibration {
         List<BenchRequest> reqs = new ArrayList<>(streams);
         for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "calibrate", 1, o.tokens()));
         RequestBodies bodies = new RequestBodies(Endpoint.CHAT, "calibrate", true, null, null);
+        if (o.warmups() > 0) {
+            long waited = ClientWarmup.awaitJitQuiet(JIT_QUIET_MAX_MILLIS);
+            err.printf(Locale.ROOT, "calibrate: waited %d ms for the JIT compilers to finish the warm-up's work%n", waited);
+        }
         var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         long jit0 = jit.getTotalCompilationTime();
         RunResult run;

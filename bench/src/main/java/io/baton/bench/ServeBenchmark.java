@@ -75,7 +75,10 @@ public final class ServeBenchmark {
         RequestBodies bodies = new RequestBodies(o.endpoint(), o.model(), o.ignoreEos(), o.temperature(), o.extraBody());
         int connections = o.maxConcurrency() > 0 ? o.maxConcurrency() : requests.size();
         List<ResultJson.Run> runs = new ArrayList<>();
-        if (o.warmup()) ClientWarmup.run(o.eventLoops());
+        if (o.warmup()) {
+            ClientWarmup.run(o.eventLoops());
+            ClientWarmup.awaitJitQuiet(10_000);
+        }
         try (StreamClient client = new StreamClient(o.url(), o.endpoint(), o.eventLoops(), connections + 1, o.headers(), o.timeoutSec())) {
             if (o.check()) check(client, bodies, o.endpoint(), requests.getFirst(), err);
             for (int k = 0; k < o.rates().size(); k++) {

@@ -22,6 +22,32 @@ public final class ClientWarmup {
 
     private ClientWarmup() {}
 
+    /** Quiet periods {@link #awaitJitQuiet} waits for: this many polls in a row without compilation. */
+    private static final int QUIET_POLLS = 2;
+    private static final long POLL_MILLIS = 200;
+
+    /**
+     * Waits until the JIT compilers have been idle for {@value #QUIET_POLLS} polls {@value #POLL_MILLIS} ms apart, at
+     * most {@code maxMillis}. A warm-up queues more compilations than the compiler threads finish during it, above all
+     * where the client has one core: they would otherwise run inside the measured round, on the event loop's core.
+     *
+     * @return milliseconds waited
+     */
+    public static long awaitJitQuiet(long maxMillis) throws InterruptedException {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        long t0 = System.nanoTime(), deadline = t0 + maxMillis * 1_000_000;
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) return 0;
+        int quiet = 0;
+        long last = jit.getTotalCompilationTime();
+        while (quiet < QUIET_POLLS && System.nanoTime() < deadline) {
+            Thread.sleep(POLL_MILLIS);
+            long now = jit.getTotalCompilationTime();
+            quiet = now == last ? quiet + 1 : 0;
+            last = now;
+        }
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+
     public static void run(int eventLoops) throws InterruptedException {
         try (ScriptedServer server = ScriptedServer.start(1, i -> ScriptedServer.Script.stream(5 + i % 5, 1, TOKENS))) {
             for (Endpoint ep : Endpoint.values()) {
