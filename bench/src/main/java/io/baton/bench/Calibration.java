@@ -113,9 +113,8 @@ public final class Calibration {
         int streams = o.streams();
         try (StreamClient client = new StreamClient(url, Endpoint.CHAT, o.clientLoops(), streams + 1, Map.of(), 60)) {
             NoiseFloor noise = new NoiseFloor();
-            // The noise probe starts first and keeps its priority: it measures the machine, not the client's threads.
             try (NoiseFloor.Running probe = noise.start()) {
-                o.loopPriority().apply(client.loopLinuxThreadIds(), probe.linuxThreadId());
+                o.loopPriority().apply(client.loopLinuxThreadIds());
                 int preconnected = o.preconnect() ? client.preconnect(streams) : 0;
                 return measure(client, noise, probe, preconnected, o, err, progress);
             }
@@ -207,8 +206,6 @@ public final class Calibration {
 
         /** The probe thread; it records only between {@code record(true)} and {@code record(false)}. */
         interface Running extends AutoCloseable {
-            long linuxThreadId();
-
             void record(boolean on);
 
             @Override
@@ -218,13 +215,7 @@ public final class Calibration {
         Running start() {
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
-            java.util.concurrent.CompletableFuture<Long> tid = new java.util.concurrent.CompletableFuture<>();
             Thread t = Thread.ofPlatform().daemon().name("bench-noise-floor").start(() -> {
-                try {
-                    tid.complete(LoopPriority.currentLinuxThreadId());
-                } catch (RuntimeException e) {
-                    tid.complete(-1L);
-                }
                 while (!stop.get()) {
                     long before = System.nanoTime();
                     java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
@@ -232,11 +223,6 @@ public final class Calibration {
                 }
             });
             return new Running() {
-                @Override
-                public long linuxThreadId() {
-                    return tid.join();
-                }
-
                 @Override
                 public void record(boolean on) {
                     recording.set(on);

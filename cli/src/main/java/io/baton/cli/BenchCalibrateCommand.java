@@ -38,8 +38,7 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     boolean preconnect;
     @Option(names = "--loop-priority", defaultValue = "normal", paramLabel = "MODE",
             description = "How the client's event loops are scheduled against its other threads (decoder, JIT, collector) on shared"
-                    + " cores: normal; others-nice (every other thread at nice 19, no privilege needed); realtime (the loops in"
-                    + " SCHED_FIFO with chrt, needs CAP_SYS_NICE). Default: ${DEFAULT-VALUE}")
+                    + " cores: normal, or realtime (the loops in SCHED_FIFO with chrt, needs CAP_SYS_NICE). Default: ${DEFAULT-VALUE}")
     String loopPriority;
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar, lines or off. Default: ${DEFAULT-VALUE}")
     String progress;

@@ -80,41 +80,7 @@ class StreamClientTest {
         }
     }
 
-    /**
-     * {@code others-nice} runs in a child JVM (it lowers every thread of its process for good): there the event loop
-     * keeps nice 0 and the other threads, the main thread included, are at nice 19.
-     */
-    @Test
-    void othersNiceLowersEveryThreadButTheEventLoop() throws Exception {
-        String javaBin = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), NiceChild.class.getName())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
-        assertThat(out).contains("loop nice 0").contains("main nice 19").doesNotContain("other nice 0");
-    }
-
-    /** Child of {@link #othersNiceLowersEveryThreadButTheEventLoop}: prints each thread's nice value. */
-    public static final class NiceChild {
-        public static void main(String[] args) throws Exception {
-            try (StreamClient client = new StreamClient("http://127.0.0.1:9", Endpoint.CHAT, 1, 2, Map.of(), 5)) {
-                long[] tids = client.loopLinuxThreadIds();
-                LoopPriority.OTHERS_NICE.apply(tids);
-                String self = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/thread-self")).toString();
-                long main = Long.parseLong(self.substring(self.lastIndexOf('/') + 1));
-                System.out.println("loop nice " + stat(tids[0])[16]);
-                System.out.println("main nice " + stat(main)[16]);
-                try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
-                    for (var t : tasks.toList()) {
-                        long tid = Long.parseLong(t.getFileName().toString());
-                        if (tid != tids[0]) System.out.println("other nice " + stat(tid)[16]);
-                    }
-                }
-            }
-        }
-    }
-
-    /** Fields of {@code /proc/self/task/TID/stat} from field 3 on (f[16] is field 19, nice). */
+    /** Fields of {@code /proc/self/task/TID/stat} from field 3 on . */
     private static String[] stat(long tid) throws java.io.IOException {
         String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/task/" + tid + "/stat"));
         return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
