@@ -15,6 +15,7 @@ import io.baton.bench.report.ResultJson;
 import io.baton.bench.run.Arrivals;
 import io.baton.bench.run.BenchRunner;
 import io.baton.bench.run.ClientWarmup;
+import io.baton.bench.run.LoopPriority;
 import io.baton.bench.run.Progress;
 import io.baton.bench.run.RunResult;
 import io.baton.bench.tokens.PromptTokenizer;
@@ -44,12 +45,13 @@ public final class ServeBenchmark {
      * @param progress       {@code auto}, {@code bar}, {@code lines} or {@code off}
      * @param check          send one short request first and stop with its error if it fails
      * @param warmup         warm the client's code first against an in-process server ({@link ClientWarmup})
+     * @param loopPriority   how the client's event loops are scheduled against its other threads ({@link LoopPriority})
      */
     public record Options(String url, String model, Endpoint endpoint, DatasetOptions dataset, Path tokenizer,
                           List<Double> rates, double burstiness, int maxConcurrency, double durationSec, double timeScale,
                           boolean ignoreEos, Double temperature, String extraBody, Slo slo, double[] percentiles,
                           Path out, Map<String, String> headers, double timeoutSec, int eventLoops, String progress,
-                          boolean check, boolean warmup) {}
+                          boolean check, boolean warmup, LoopPriority loopPriority) {}
 
     /** What a benchmark produced. */
     public record Outcome(List<ResultJson.Run> runs, Path resultJson, Path reportHtml) {}
@@ -80,6 +82,7 @@ public final class ServeBenchmark {
             ClientWarmup.awaitJitQuiet(10_000);
         }
         try (StreamClient client = new StreamClient(o.url(), o.endpoint(), o.eventLoops(), connections + 1, o.headers(), o.timeoutSec())) {
+            o.loopPriority().apply(client.loopLinuxThreadIds());
             if (o.check()) check(client, bodies, o.endpoint(), requests.getFirst(), err);
             for (int k = 0; k < o.rates().size(); k++) {
                 double rate = o.rates().get(k);
@@ -163,6 +166,7 @@ public final class ServeBenchmark {
         slo.put("percentile", o.slo().percentile());
         c.put("slo", slo);
         c.put("event_loops", o.eventLoops());
+        c.put("loop_priority", o.loopPriority().cliName());
         return c;
     }
 

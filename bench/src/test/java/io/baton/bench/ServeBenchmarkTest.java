@@ -29,7 +29,8 @@ import static org.assertj.core.api.Assertions.within;
 public class ServeBenchmarkTest {
     static ServeBenchmark.Options options(String url, Path out, List<Double> rates, DatasetOptions d) {
         return new ServeBenchmark.Options(url, "fake-model", Endpoint.CHAT, d, null, rates, 1.0, 0, 0, 1.0, true, null, null,
-                Slo.parse("ttft=0.2,tpot=0.04", 90), Distribution.DEFAULT_PERCENTILES, out, Map.of(), 30, 1, "off", true, false);
+                Slo.parse("ttft=0.2,tpot=0.04", 90), Distribution.DEFAULT_PERCENTILES, out, Map.of(), 30, 1, "off", true, false,
+                io.baton.bench.run.LoopPriority.NORMAL);
     }
 
     /** Runs a two-rate sweep of 24 random prompts; every 4th request fails with HTTP 429 (index 0 is the check's). */

@@ -104,6 +104,10 @@ public final class BenchServeCommand implements Callable<Integer> {
     int eventLoops;
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar, lines or off. Default: ${DEFAULT-VALUE}")
     String progress;
+    @Option(names = "--loop-priority", defaultValue = "normal", paramLabel = "MODE",
+            description = "normal, or realtime: the client's event loops in SCHED_FIFO (chrt; needs CAP_SYS_NICE), so arriving bytes"
+                    + " are timestamped ahead of its other threads on shared cores. Default: ${DEFAULT-VALUE}")
+    String loopPriority;
     @Option(names = "--no-check", description = "Skip the one-request endpoint check before the run")
     boolean noCheck;
     @Option(names = "--no-warmup", description = "Skip warming the client's code against an in-process server (about 1 s)")
@@ -173,7 +177,7 @@ public final class BenchServeCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("bench-results", "serve-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
         return new ServeBenchmark.Options(url, model, Endpoint.parse(endpoint), d, tokenizer, rates, burstiness, maxConcurrency,
                 duration, timeScale, ignoreEos, temperature, extraBody, Slo.parse(slo, sloPercentile), ps, dir, h, timeout,
-                eventLoops, progress, !noCheck, !noWarmup);
+                eventLoops, progress, !noCheck, !noWarmup, io.baton.bench.run.LoopPriority.parse(loopPriority));
     }
 
     static double rate(String s) {
