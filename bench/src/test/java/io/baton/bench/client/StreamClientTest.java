@@ -72,7 +72,7 @@ class StreamClientTest {
                 assertThat(LoopPriority.REALTIME.apply(tids)).isEqualTo(1);
             } catch (IllegalStateException e) {
                 assertThat(e).hasMessageContaining("chrt");
-                org.junit.jupiter.api.Assumptions.assumeTrue(false, "not permitted here: " + e.getMessage());
+                org.junit.jupiter.api.Assumptions.abort("not permitted here (no CAP_SYS_NICE): " + e.getMessage());
             }
             String[] f = stat(tids[0]);
             assertThat(f[37]).as("rt_priority").isEqualTo("1");
