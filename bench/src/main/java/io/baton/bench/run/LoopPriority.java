@@ -13,7 +13,9 @@ import java.util.Locale;
  * thread finish its time slice first, which is up to milliseconds. {@link #REALTIME} puts the loops in {@code
  * SCHED_FIFO} priority 1 (util-linux's {@code chrt} on their Linux thread ids), as latency probes such as rt-tests'
  * cyclictest run: they preempt every normal thread at once. It needs {@code CAP_SYS_NICE}. The loops block in epoll
- * between events and never spin, so they cannot starve the machine.
+ * between events and never spin; a loop saturated by an overload could hold its core, but Linux's real-time
+ * throttling (by default 95% of each second at most, {@code kernel.sched_rt_runtime_us}) leaves the other threads
+ * the rest.
  *
  * <p>Lowering every other thread instead (nice 19, which needs no privilege) was tried and made the tail far worse
  * (p99 |ITL distortion| 34-48 ms against 5.6-6.7 ms, 1,000 streams on one core of the 2-core development VM): a
