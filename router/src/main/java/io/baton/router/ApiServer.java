@@ -9,6 +9,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -248,12 +249,56 @@ public final class ApiServer implements AutoCloseable {
         return ApiException.internal("Internal error: " + t);
     }
 
-    /** Answers 413 without reading the rest of the body, then closes the connection (the unread body is still coming). */
-    private static void refuseBody(HttpServerRequest req, ApiException e) {
+    /**
+     * How long a refused request's unread body is read and thrown away before the connection is closed. Closing a
+     * socket with unread bytes in its receive buffer makes the kernel send RST, which can destroy the 413 before the
+     * client has read it (the client is typically still sending); draining first is nginx's "lingering close"
+     * (its lingering_time is 30 s, lingering_timeout 5 s: one 5 s bound is enough for bodies a client sends at once).
+     */
+    static final long LINGER_MS = 5_000;
+
+    /**
+     * Answers 413 without keeping the body, then closes the connection once the client has finished sending it (or
+     * after {@link #LINGER_MS}): the unread body is still coming and the connection cannot be reused.
+     */
+    private void refuseBody(HttpServerRequest req, ApiException e) {
         HttpServerResponse resp = req.response();
+        HttpConnection connection = req.connection();
+        var closer = new LingeringClose(connection);
+        closer.timer = vertx.setTimer(LINGER_MS, t -> connection.close());
+        req.handler(discarded -> {});
+        req.endHandler(v -> closer.requestEnded());
         resp.putHeader("Connection", "close");
         resp.setStatusCode(e.status()).putHeader("Content-Type", "application/json").end(Buffer.buffer(OpenAiJson.error(e)))
-                .onComplete(v -> req.connection().close());
+                .onComplete(v -> closer.responseWritten());
+    }
+
+    /** Closes the connection when both the refusal is written and the client's body has ended (on the event loop). */
+    private final class LingeringClose {
+        final HttpConnection connection;
+        long timer;
+        boolean requestEnded;
+        boolean responseWritten;
+
+        LingeringClose(HttpConnection connection) {
+            this.connection = connection;
+        }
+
+        void requestEnded() {
+            requestEnded = true;
+            closeIfDone();
+        }
+
+        void responseWritten() {
+            responseWritten = true;
+            closeIfDone();
+        }
+
+        private void closeIfDone() {
+            if (!requestEnded || !responseWritten) return;
+            vertx.cancelTimer(timer);
+            connection.close();
+        }
     }
 
     private record Prepared(ParsedRequest parsed, RouterRequest request) {}
