@@ -38,7 +38,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
     boolean preconnect;
     @Option(names = "--loop-priority", defaultValue = "normal", paramLabel = "MODE",
             description = "How the client's event loops are scheduled against its other threads (decoder, JIT, collector) on shared"
-                    + " cores: normal, or realtime (the loops in SCHED_FIFO with chrt, needs CAP_SYS_NICE). Default: ${DEFAULT-VALUE}")
+                    + " cores: normal; realtime (the loops in SCHED_FIFO with chrt, needs CAP_SYS_NICE); or short-slice (the loops"
+                    + " ask Linux for a 0.1 ms time slice, so they preempt the others when bytes arrive; no privilege, Linux 6.12+)."
+                    + " Default: ${DEFAULT-VALUE}")
     String loopPriority;
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar, lines or off. Default: ${DEFAULT-VALUE}")
     String progress;

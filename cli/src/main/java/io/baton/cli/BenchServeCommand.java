@@ -105,8 +105,9 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar, lines or off. Default: ${DEFAULT-VALUE}")
     String progress;
     @Option(names = "--loop-priority", defaultValue = "normal", paramLabel = "MODE",
-            description = "normal, or realtime: the client's event loops in SCHED_FIFO (chrt; needs CAP_SYS_NICE), so arriving bytes"
-                    + " are timestamped ahead of its other threads on shared cores. Default: ${DEFAULT-VALUE}")
+            description = "normal; realtime: the client's event loops in SCHED_FIFO (chrt; needs CAP_SYS_NICE); or short-slice:"
+                    + " the loops ask Linux for a 0.1 ms time slice (no privilege, Linux 6.12+). Either way arriving bytes are"
+                    + " timestamped ahead of the client's other threads on shared cores. Default: ${DEFAULT-VALUE}")
     String loopPriority;
     @Option(names = "--no-check", description = "Skip the one-request endpoint check before the run")
     boolean noCheck;

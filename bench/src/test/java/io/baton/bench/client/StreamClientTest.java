@@ -80,6 +80,39 @@ class StreamClientTest {
         }
     }
 
+    /**
+     * {@code short-slice}: the event loop stays a normal thread at its nice value and gets the 0.1 ms slice, read back
+     * from the kernel's own view ({@code /proc/self/task/TID/sched}: policy, prio, se.slice); kernels before 6.12 have
+     * no per-thread slice, and the error says so (test skipped).
+     */
+    @Test
+    void shortSliceGivesTheEventLoopTheShortestSliceAndKeepsItNormal() throws Exception {
+        try (StreamClient client = new StreamClient("http://127.0.0.1:9", Endpoint.CHAT, 1, 2, Map.of(), 5)) {
+            long[] tids = client.loopLinuxThreadIds();
+            Map<String, String> before = sched(tids[0]);
+            try {
+                assertThat(LoopPriority.SHORT_SLICE.apply(tids)).isEqualTo(1);
+            } catch (IllegalStateException e) {
+                assertThat(e).hasMessageContaining("6.12");
+                org.junit.jupiter.api.Assumptions.abort("no per-thread slices on this kernel: " + e.getMessage());
+            }
+            Map<String, String> after = sched(tids[0]);
+            assertThat(after.get("se.slice")).isEqualTo("100000");
+            assertThat(after.get("policy")).as("SCHED_OTHER").isEqualTo("0");
+            assertThat(after.get("prio")).as("nice value unchanged").isEqualTo(before.get("prio"));
+        }
+    }
+
+    /** {@code /proc/self/task/TID/sched} as name → value (lines {@code name : value}). */
+    private static Map<String, String> sched(long tid) throws java.io.IOException {
+        Map<String, String> m = new java.util.HashMap<>();
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/task/" + tid + "/sched"))) {
+            int colon = line.indexOf(':');
+            if (colon > 0) m.put(line.substring(0, colon).strip(), line.substring(colon + 1).strip());
+        }
+        return m;
+    }
+
     /** Fields of {@code /proc/self/task/TID/stat} from field 3 on . */
     private static String[] stat(long tid) throws java.io.IOException {
         String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/task/" + tid + "/stat"));
