@@ -3,7 +3,7 @@
 # host), where Java is not installed.
 #
 #   scripts/device-calibrate.sh prepare     # here: builds, jlinks a Java 25 runtime and a trimmed class path into out/
-#   MODES="A B" scripts/device-calibrate.sh run   # there (carry out/): client pinned to core 2, scripted server to 4,5
+#   MODES="A B S" scripts/device-calibrate.sh run   # there (carry out/): client pinned to core 2, scripted server to 4,5
 #
 # out/ is git-ignored; the bundle is about 57 MB (the device's carry limit is 64 MiB with the working tree).
 set -euo pipefail
@@ -38,7 +38,8 @@ case "${1:-}" in
         A) one pre600 "-XX:+UseParallelGC -Xmx12g -Xmn10g" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 ;;
         B) one nopre600 "-XX:+UseParallelGC -Xmx12g -Xmn10g" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 --no-preconnect ;;
         R) one pre600rt "-XX:+UseParallelGC -Xmx12g -Xmn10g" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 --loop-priority realtime ;;
-        *) echo "unknown mode $mode (A, B, R)" ;;
+        S) one pre600slice "-XX:+UseParallelGC -Xmx12g -Xmn10g" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 --loop-priority short-slice ;;
+        *) echo "unknown mode $mode (A, B, R, S)" ;;
       esac
     done ;;
   *) echo "usage: $0 prepare | run" >&2; exit 2 ;;

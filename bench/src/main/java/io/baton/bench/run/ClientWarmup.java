@@ -15,17 +15,19 @@ import java.util.Map;
  * from an in-process {@link ScriptedServer} through the same classes (HTTP client, capture, decoder). Until the JIT
  * has compiled them, the event loop spends tens of microseconds per event instead of a few, and a burst of tokens
  * written at once (one decode step of a batch) would be timestamped up to milliseconds late. About 40,000 events,
- * well past the JIT's compile thresholds; it takes about a second.
+ * well past the JIT's compile thresholds, then {@value #SHORT_REQUESTS} short requests per endpoint; it takes a few
+ * seconds.
  */
 public final class ClientWarmup {
     private static final int STREAMS = 200, TOKENS = 50;
     /**
-     * Short requests (2 tokens each, {@value #STREAMS} at a time) after the long streams: the per-request path (request
-     * body, headers, connection pool, response start) runs once per request, and the streams alone give it too few
-     * calls for C2 (tier 4 needs ~5,000 invocations). A measured round that starts 1,000 requests at once then
-     * recompiled that path inside the round: ~290 compilations in its first second on one core.
+     * Short requests per endpoint (2 tokens each, {@value #STREAMS} at a time) after the long streams: the per-request
+     * path (request body, headers, connection pool, response start) runs once per request, and the streams alone give
+     * it too few calls for C2 (tier 4 needs ~5,000 invocations; both endpoints share the path). A measured round that
+     * starts 1,000 requests at once then recompiled that path inside the round: ~290 compilations in its first second
+     * on one core, about half of the round's compilations.
      */
-    private static final int SHORT_REQUESTS = 6000;
+    private static final int SHORT_REQUESTS = 3000;
 
     private ClientWarmup() {}
 
