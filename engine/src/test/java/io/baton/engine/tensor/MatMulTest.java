@@ -114,6 +114,25 @@ class MatMulTest {
     }
 
     @Test
+    void prefillChunksOfManyQuadsWithEveryTokenRemainder() {
+        // Enough rows that each thread's chunk of the tile path holds many quads of 4 rows (the last quad has 3), and
+        // token counts that leave every remainder after the 3-token tiles (9 = 3·3, 7 = 3·2+1, 11 = 3·3+1+1, ...),
+        // on one and three threads.
+        int rows = 2115;
+        for (GgmlType type : List.of(GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.F16)) {
+            int cols = type == GgmlType.Q4_K ? 256 : 96;
+            Tensor w = Blocks.randomTensor(type, rows, cols, 21);
+            for (int t : new int[] {6, 7, 9, 11, 16, 17}) {
+                float[] x = Blocks.randomFloats(t * cols, 22 + t);
+                for (WorkerPool pool : new WorkerPool[] {one, three}) {
+                    assertThat(compare(w, x, t, pool)).as("%s tokens %d threads %d", type, t, pool.threads())
+                            .isLessThanOrEqualTo(TOLERANCE);
+                }
+            }
+        }
+    }
+
+    @Test
     void prefillCutsLongRowsIntoColumnSlices() {
         // Rows longer than MatMul.MAX_SLICE, or tokens * cols * 4 bytes > MatMul.X_SLICE_BYTES: the columns are
         // processed in slices (the last one shorter) and the partial sums added.
