@@ -25,7 +25,7 @@ final class SchedSlice {
     // u32 size, u32 sched_policy, u64 sched_flags, s32 sched_nice, u32 sched_priority,
     // u64 sched_runtime, u64 sched_deadline, u64 sched_period, u32 sched_util_min, u32 sched_util_max.
     private static final int ATTR_SIZE = 56;
-    private static final long OFF_POLICY = 4, OFF_NICE = 16, OFF_RUNTIME = 24;
+    private static final long OFF_POLICY = 4, OFF_RUNTIME = 24;
     private static final int SCHED_OTHER = 0;
 
     private static final MethodHandle SYSCALL = Linker.nativeLinker().downcallHandle(
@@ -74,13 +74,6 @@ final class SchedSlice {
     static long slice(long tid) {
         try (Arena arena = Arena.ofConfined()) {
             return get(arena, tid).get(ValueLayout.JAVA_LONG, OFF_RUNTIME);
-        }
-    }
-
-    /** The nice value of thread {@code tid}, as sched_getattr reports it. */
-    static int nice(long tid) {
-        try (Arena arena = Arena.ofConfined()) {
-            return get(arena, tid).get(ValueLayout.JAVA_INT, OFF_NICE);
         }
     }
 
