@@ -61,21 +61,20 @@ public final class ClientWarmup {
         try (ScriptedServer server = ScriptedServer.start(1, i -> ScriptedServer.Script.stream(5 + i % 5, 1, TOKENS));
              ScriptedServer shortServer = ScriptedServer.start(1, i -> ScriptedServer.Script.stream(1, 1, 2))) {
             for (Endpoint ep : Endpoint.values()) {
-                try (StreamClient client = new StreamClient(server.url(), ep, eventLoops, STREAMS + 1, Map.of(), 30)) {
-                    List<BenchRequest> reqs = new ArrayList<>();
-                    for (int i = 0; i < STREAMS; i++) reqs.add(BenchRequest.of(i, "warm up", 2, TOKENS));
-                    for (int round = 0; round < 2; round++) {
-                        BenchRunner.run(client, new RequestBodies(ep, "warmup", true, null, null), ep, reqs, new double[STREAMS],
-                                Double.POSITIVE_INFINITY, 0, 0, "warm" + round, Progress.off(STREAMS));
-                    }
-                }
-                try (StreamClient client = new StreamClient(shortServer.url(), ep, eventLoops, STREAMS + 1, Map.of(), 30)) {
-                    List<BenchRequest> reqs = new ArrayList<>();
-                    for (int i = 0; i < SHORT_REQUESTS; i++) reqs.add(BenchRequest.of(i, "warm up", 2, 2));
-                    BenchRunner.run(client, new RequestBodies(ep, "warmup", true, null, null), ep, reqs,
-                            new double[SHORT_REQUESTS], Double.POSITIVE_INFINITY, STREAMS, 0, "warm-short", Progress.off(SHORT_REQUESTS));
-                }
+                for (int round = 0; round < 2; round++) streams(server, ep, eventLoops, STREAMS, TOKENS, "warm" + round);
+                streams(shortServer, ep, eventLoops, SHORT_REQUESTS, 2, "warm-short");
             }
+        }
+    }
+
+    /** {@code n} requests of {@code tokens} tokens each, at most {@value #STREAMS} at a time, all sent at once. */
+    private static void streams(ScriptedServer server, Endpoint ep, int eventLoops, int n, int tokens, String runId)
+            throws InterruptedException {
+        try (StreamClient client = new StreamClient(server.url(), ep, eventLoops, STREAMS + 1, Map.of(), 30)) {
+            List<BenchRequest> reqs = new ArrayList<>();
+            for (int i = 0; i < n; i++) reqs.add(BenchRequest.of(i, "warm up", 2, tokens));
+            BenchRunner.run(client, new RequestBodies(ep, "warmup", true, null, null), ep, reqs, new double[n],
+                    Double.POSITIVE_INFINITY, STREAMS, 0, runId, Progress.off(n));
         }
     }
 }

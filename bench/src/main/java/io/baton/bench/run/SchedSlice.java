@@ -61,7 +61,7 @@ final class SchedSlice {
             if (policy != SCHED_OTHER) throw new IllegalStateException("thread " + tid + " is not SCHED_OTHER (policy " + policy + ")");
             attr.set(ValueLayout.JAVA_INT, 0, ATTR_SIZE);
             attr.set(ValueLayout.JAVA_LONG, OFF_RUNTIME, sliceNs);
-            call(arena, numbers().set(), tid, attr, "sched_setattr");
+            call(arena, "sched_setattr", numbers().set(), tid, attr, 0);
         }
         long got = slice(tid);
         if (got != sliceNs) {
@@ -79,14 +79,16 @@ final class SchedSlice {
 
     private static MemorySegment get(Arena arena, long tid) {
         MemorySegment attr = arena.allocate(ATTR_SIZE, 8);
-        call(arena, numbers().get(), tid, attr, "sched_getattr");
+        call(arena, "sched_getattr", numbers().get(), tid, attr, ATTR_SIZE);
         return attr;
     }
 
-    /** sched_setattr(tid, attr, flags = 0) and sched_getattr(tid, attr, size, flags = 0) through syscall(2). */
-    private static void call(Arena arena, long number, long tid, MemorySegment attr, String name) {
+    /**
+     * {@code syscall(number, tid, attr, third, 0)}: sched_setattr(tid, attr, flags) takes {@code third = 0} (its
+     * flags), sched_getattr(tid, attr, size, flags) the buffer's size; the last argument is the latter's flags.
+     */
+    private static void call(Arena arena, String name, long number, long tid, MemorySegment attr, long third) {
         MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
-        long third = name.equals("sched_getattr") ? ATTR_SIZE : 0;
         long r;
         try {
             r = (long) SYSCALL.invokeExact(state, number, tid, attr, third, 0L);
