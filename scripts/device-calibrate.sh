@@ -24,13 +24,14 @@ case "${1:-}" in
     du -sh out ;;
   run)
     OUT=${OUT:-out/results}; mkdir -p "$OUT"
+    RUN=0
     J="out/jre/bin/java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m"
     one() { # name, JVM options, calibrate arguments
-      local name=$1 opts=$2; shift 2
+      local name=$1-$((++RUN)) opts=$2; shift 2
       echo "=== $name: $opts $*" | tee -a "$OUT/summary.txt"
       taskset -c 2 $J $opts -cp "out/baton-cli.jar:out/lib/*" io.baton.cli.Main bench calibrate --progress off --server-cpus 4,5 "$@" \
         > "$OUT/$name.txt" 2>&1 || true
-      grep -E "completed|distortion|lateness|lag|noise|connections|gaps|verdict|waited" "$OUT/$name.txt" | tee -a "$OUT/summary.txt"
+      grep -E "completed|distortion|lateness|lag|noise|connections|gaps|verdict|waited|per second" "$OUT/$name.txt" | tee -a "$OUT/summary.txt"
     }
     lscpu | grep -E "Model name|^CPU\(s\)" | tee "$OUT/host.txt"
     for mode in ${MODES:-A B}; do
@@ -39,7 +40,9 @@ case "${1:-}" in
         B) one nopre600 "-XX:+UseParallelGC -Xmx12g -Xmn10g" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 --no-preconnect ;;
         R) one pre600rt "-XX:+UseParallelGC -Xmx12g -Xmn10g" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 --loop-priority realtime ;;
         S) one pre600slice "-XX:+UseParallelGC -Xmx12g -Xmn10g" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 --loop-priority short-slice ;;
-        *) echo "unknown mode $mode (A, B, R, S)" ;;
+        P) one pre600slicetouch "-XX:+UseParallelGC -Xmx12g -Xmn10g -XX:+AlwaysPreTouch" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 --loop-priority short-slice ;;
+        Q) one pre600touch "-XX:+UseParallelGC -Xmx12g -Xmn10g -XX:+AlwaysPreTouch" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 ;;
+        *) echo "unknown mode $mode (A, B, R, S, P, Q)" ;;
       esac
     done ;;
   *) echo "usage: $0 prepare | run" >&2; exit 2 ;;

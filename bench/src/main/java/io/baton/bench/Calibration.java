@@ -71,10 +71,14 @@ public final class Calibration {
      * @param gcMaxMillis      the longest
      * @param jitMillis        time the JIT compilers spent during the round (their threads share the client's cores)
      * @param preconnected     connections opened before the round (0 without preconnect)
-     * @param loopPriority     how the event loops were scheduled against the client's other threads
+     * @param loopPriority     how the event loops were scheduled against the client's other threads (what {@code auto}
+     *                         chose, where it was asked for)
+     * @param overPerSecond    gaps over 1 ms by the second of the round in which they ended
+     * @param jitPerSecond     milliseconds the JIT compilers spent in each second of the round (sampled every
+     *                         {@value NoiseFloor#JIT_SAMPLE_MILLIS} ms by the noise probe), to line up with the above
      */
     public record Outliers(int overOneMs, int duringGc, int beforeAllStarted, int gcCount, double gcMillis, double gcMaxMillis,
-                           long jitMillis, int preconnected, LoopPriority loopPriority) {}
+                           long jitMillis, int preconnected, LoopPriority loopPriority, int[] overPerSecond, long[] jitPerSecond) {}
 
     public record Result(int streams, int tokens, double itlMillis, int clientLoops, int serverLoops, boolean aligned,
                          int completed, Map<String, Integer> errors, double duration, Distribution lateness,
@@ -107,22 +111,23 @@ public final class Calibration {
     }
 
     /** The round as the client saw it, with what else this JVM and machine did meanwhile. */
-    private record Measured(RunResult run, Distribution oversleep, List<GcPauses.Pause> pauses, long jitMillis, int preconnected) {}
+    private record Measured(RunResult run, Distribution oversleep, long[] jitPerSecond, List<GcPauses.Pause> pauses, long jitMillis,
+                            int preconnected, LoopPriority loopPriority) {}
 
     private static Measured measure(String url, Options o, PrintWriter err, String progress) throws InterruptedException {
         int streams = o.streams();
         try (StreamClient client = new StreamClient(url, Endpoint.CHAT, o.clientLoops(), streams + 1, Map.of(), 60)) {
             NoiseFloor noise = new NoiseFloor();
             try (NoiseFloor.Running probe = noise.start()) {
-                o.loopPriority().apply(client.loopLinuxThreadIds());
+                LoopPriority applied = o.loopPriority().apply(client.loopLinuxThreadIds());
                 int preconnected = o.preconnect() ? client.preconnect(streams) : 0;
-                return measure(client, noise, probe, preconnected, o, err, progress);
+                return measure(client, noise, probe, preconnected, applied, o, err, progress);
             }
         }
     }
 
-    private static Measured measure(StreamClient client, NoiseFloor noise, NoiseFloor.Running probe, int preconnected, Options o,
-                                    PrintWriter err, String progress) throws InterruptedException {
+    private static Measured measure(StreamClient client, NoiseFloor noise, NoiseFloor.Running probe, int preconnected,
+                                    LoopPriority applied, Options o, PrintWriter err, String progress) throws InterruptedException {
         int streams = o.streams();
         List<BenchRequest> reqs = new ArrayList<>(streams);
         for (int i = 0; i < streams; i++) reqs.add(BenchRequest.of(i, "calibrate", 1, o.tokens()));
@@ -143,7 +148,8 @@ public final class Calibration {
             // On stderr, to line the round up with the JVM's own logs (-Xlog:gc, -XX:+PrintCompilation: uptime in ms).
             err.printf(Locale.ROOT, "calibrate: measured round from JVM uptime %d ms to %d ms%n", from, uptime.getUptime());
             err.flush();
-            return new Measured(run, noise.result(PS), gc.pauses(), jit.getTotalCompilationTime() - jit0, preconnected);
+            return new Measured(run, noise.result(PS), noise.jitPerSecond(run.t0Nanos()), gc.pauses(),
+                    jit.getTotalCompilationTime() - jit0, preconnected, applied);
         }
     }
 
@@ -155,6 +161,7 @@ public final class Calibration {
         List<Double> late = new ArrayList<>(), dist = new ArrayList<>(), steady = new ArrayList<>();
         Map<String, Integer> errors = new TreeMap<>();
         int completed = 0, over = 0, overGc = 0, overEarly = 0;
+        int[] overPerSecond = new int[(int) Math.ceil(run.duration()) + 1];
         // Steady state: gaps that begin after the server wrote the last stream's first token, i.e. once every stream
         // is open and streaming. Before that the client is also accepting 1,000 new connections and responses.
         long allStarted = Long.MIN_VALUE;
@@ -180,6 +187,7 @@ public final class Calibration {
                     long from = run.t0Nanos() + (long) (c[j - 1] * 1e9), to = run.t0Nanos() + (long) (c[j] * 1e9);
                     if (GcPauses.overlaps(m.pauses(), from, to, 1_000_000)) overGc++;
                     if (w[j - 1] < allStarted) overEarly++;
+                    overPerSecond[Math.min(overPerSecond.length - 1, (int) c[j])]++;
                 }
             }
         }
@@ -189,7 +197,8 @@ public final class Calibration {
             gcMillis += p.millis();
             gcMax = Math.max(gcMax, p.millis());
         }
-        Outliers outliers = new Outliers(over, overGc, overEarly, m.pauses().size(), gcMillis, gcMax, m.jitMillis(), m.preconnected(), o.loopPriority());
+        Outliers outliers = new Outliers(over, overGc, overEarly, m.pauses().size(), gcMillis, gcMax, m.jitMillis(), m.preconnected(), m.loopPriority(),
+                overPerSecond, m.jitPerSecond());
         return new Result(o.streams(), o.tokens(), o.itlMillis(), o.clientLoops(), o.serverLoops(), o.aligned(), completed, errors,
                 run.duration(), Distribution.of(late.stream().mapToDouble(Double::doubleValue).toArray(), PS), Distribution.of(d, PS),
                 Distribution.of(java.util.Arrays.stream(d).map(Math::abs).toArray(), PS),
@@ -202,7 +211,11 @@ public final class Calibration {
      * be more precise than this; it separates the tool's share of the distortion from the machine's.
      */
     static final class NoiseFloor {
+        /** How often the probe also reads the JIT compilers' total time while recording. */
+        static final int JIT_SAMPLE_MILLIS = 100;
         private final io.baton.bench.run.LongSamples samples = new io.baton.bench.run.LongSamples();
+        /** Pairs (System.nanoTime(), total JIT milliseconds), one every {@value #JIT_SAMPLE_MILLIS} ms of recording. */
+        private final io.baton.bench.run.LongSamples jit = new io.baton.bench.run.LongSamples();
 
         /** The probe thread; it records only between {@code record(true)} and {@code record(false)}. */
         interface Running extends AutoCloseable {
@@ -215,11 +228,21 @@ public final class Calibration {
         Running start() {
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
+            var compiler = java.lang.management.ManagementFactory.getCompilationMXBean();
+            boolean jitTimed = compiler != null && compiler.isCompilationTimeMonitoringSupported();
             Thread t = Thread.ofPlatform().daemon().name("bench-noise-floor").start(() -> {
+                long nextJit = 0;
                 while (!stop.get()) {
                     long before = System.nanoTime();
                     java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
-                    if (recording.get()) samples.add(System.nanoTime() - before - 1_000_000);
+                    if (!recording.get()) continue;
+                    long after = System.nanoTime();
+                    samples.add(after - before - 1_000_000);
+                    if (jitTimed && after >= nextJit) {
+                        jit.add(after);
+                        jit.add(compiler.getTotalCompilationTime());
+                        nextJit = after + JIT_SAMPLE_MILLIS * 1_000_000L;
+                    }
                 }
             });
             return new Running() {
@@ -234,6 +257,21 @@ public final class Calibration {
                     t.join();
                 }
             };
+        }
+
+        /**
+         * JIT milliseconds in each second after {@code t0Nanos}, from the samples (each interval's time is put in
+         * the second where the interval ends); empty where the JVM does not time its compilers.
+         */
+        long[] jitPerSecond(long t0Nanos) {
+            long[] s = jit.toArray();
+            if (s.length < 4) return new long[0];
+            long[] out = new long[(int) Math.max(1, (s[s.length - 2] - t0Nanos) / 1_000_000_000L + 1)];
+            for (int i = 2; i < s.length; i += 2) {
+                long at = (s[i] - t0Nanos) / 1_000_000_000L;
+                if (at >= 0) out[(int) Math.min(out.length - 1, at)] += s[i + 1] - s[i - 1];
+            }
+            return out;
         }
 
         Distribution result(double[] ps) {
@@ -323,10 +361,23 @@ public final class Calibration {
         out.printf(Locale.ROOT, "  gaps distorted by more than 1 ms: %d (%.3f %% of gaps); within 1 ms of a client collection: %d;"
                 + " begun before every stream had started: %d%n", o.overOneMs(), 100.0 * o.overOneMs() / Math.max(1, r.distortion().count()),
                 o.duringGc(), o.beforeAllStarted());
+        out.printf(Locale.ROOT, "  per second of the round, gaps over 1 ms: %s%n", perSecond(o.overPerSecond()));
+        out.printf(Locale.ROOT, "  per second of the round, JIT ms:          %s%n", perSecond(o.jitPerSecond()));
         out.printf(Locale.ROOT, "  verdict: p99 |ITL distortion| %.3f ms %s 1 ms over the whole round, %.3f ms %s 1 ms once every stream"
                         + " has started (the machine's own p99 oversleep: %.3f ms)%n",
                 r.absDistortion().p(99) * 1e3, r.absDistortion().p(99) <= 0.001 ? "<=" : ">",
                 r.steadyAbsDistortion().p(99) * 1e3, r.steadyAbsDistortion().p(99) <= 0.001 ? "<=" : ">", r.oversleep().p(99) * 1e3);
+    }
+
+    private static String perSecond(int[] counts) {
+        return perSecond(java.util.Arrays.stream(counts).asLongStream().toArray());
+    }
+
+    private static String perSecond(long[] values) {
+        if (values.length == 0) return "(not available)";
+        StringBuilder b = new StringBuilder();
+        for (long v : values) b.append(b.isEmpty() ? "" : " ").append(v);
+        return b.toString();
     }
 
     private static void line(PrintWriter out, String name, Distribution d) {

@@ -82,7 +82,8 @@ public final class ServeBenchmark {
             ClientWarmup.awaitJitQuiet(10_000);
         }
         try (StreamClient client = new StreamClient(o.url(), o.endpoint(), o.eventLoops(), connections + 1, o.headers(), o.timeoutSec())) {
-            o.loopPriority().apply(client.loopLinuxThreadIds());
+            LoopPriority applied = o.loopPriority().apply(client.loopLinuxThreadIds());
+            config.put("loop_priority", applied.cliName());   // what auto chose, where it was asked for
             if (o.check()) check(client, bodies, o.endpoint(), requests.getFirst(), err);
             for (int k = 0; k < o.rates().size(); k++) {
                 double rate = o.rates().get(k);

@@ -36,9 +36,9 @@ public final class BenchCalibrateCommand implements Callable<Integer> {
             description = "Open every stream's connection (GET /v1/models) before the measured round, so it measures streaming"
                     + " rather than 1,000 connections opening at once. Default: ${DEFAULT-VALUE}")
     boolean preconnect;
-    @Option(names = "--loop-priority", defaultValue = "normal", paramLabel = "MODE",
+    @Option(names = "--loop-priority", defaultValue = "auto", paramLabel = "MODE",
             description = "How the client's event loops are scheduled against its other threads (decoder, JIT, collector) on shared"
-                    + " cores: normal; realtime (the loops in SCHED_FIFO with chrt, needs CAP_SYS_NICE); or short-slice (the loops"
+                    + " cores: auto (short-slice where the kernel has it, else normal); normal; realtime (the loops in SCHED_FIFO with chrt, needs CAP_SYS_NICE); or short-slice (the loops"
                     + " ask Linux for a 0.1 ms time slice, so they preempt the others when bytes arrive; no privilege, Linux 6.12+)."
                     + " Default: ${DEFAULT-VALUE}")
     String loopPriority;

@@ -104,8 +104,8 @@ public final class BenchServeCommand implements Callable<Integer> {
     int eventLoops;
     @Option(names = "--progress", defaultValue = "auto", description = "auto, bar, lines or off. Default: ${DEFAULT-VALUE}")
     String progress;
-    @Option(names = "--loop-priority", defaultValue = "normal", paramLabel = "MODE",
-            description = "normal; realtime: the client's event loops in SCHED_FIFO (chrt; needs CAP_SYS_NICE); or short-slice:"
+    @Option(names = "--loop-priority", defaultValue = "auto", paramLabel = "MODE",
+            description = "auto (short-slice where the kernel has it, else normal); normal; realtime: the client's event loops in SCHED_FIFO (chrt; needs CAP_SYS_NICE); or short-slice:"
                     + " the loops ask Linux for a 0.1 ms time slice (no privilege, Linux 6.12+). Either way arriving bytes are"
                     + " timestamped ahead of the client's other threads on shared cores. Default: ${DEFAULT-VALUE}")
     String loopPriority;

@@ -98,7 +98,9 @@ class BenchCommandTest {
         Result r = baton("bench", "calibrate", "--streams", "20", "--tokens", "5", "--itl-ms", "5", "--ttft-ms", "5",
                 "--warmup", "0", "--progress", "off");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("completed 20/20").contains("ITL distortion").contains("every stream started").contains("verdict");
+        assertThat(r.out()).contains("completed 20/20").contains("ITL distortion").contains("every stream started").contains("verdict")
+                .contains("per second of the round, gaps over 1 ms:").contains("per second of the round, JIT ms:")
+                .containsPattern("--loop-priority (short-slice|normal)");   // what the default, auto, chose
         assertThat(baton("bench", "calibrate", "--tokens", "1").code()).isEqualTo(2);
     }
 }

@@ -69,7 +69,7 @@ class StreamClientTest {
         try (StreamClient client = new StreamClient("http://127.0.0.1:9", Endpoint.CHAT, 1, 2, Map.of(), 5)) {
             long[] tids = client.loopLinuxThreadIds();
             try {
-                assertThat(LoopPriority.REALTIME.apply(tids)).isEqualTo(1);
+                assertThat(LoopPriority.REALTIME.apply(tids)).isEqualTo(LoopPriority.REALTIME);
             } catch (IllegalStateException e) {
                 assertThat(e).hasMessageContaining("chrt");
                 org.junit.jupiter.api.Assumptions.abort("not permitted here (no CAP_SYS_NICE): " + e.getMessage());
@@ -91,13 +91,32 @@ class StreamClientTest {
             long[] tids = client.loopLinuxThreadIds();
             Map<String, String> before = sched(tids[0]);
             try {
-                assertThat(LoopPriority.SHORT_SLICE.apply(tids)).isEqualTo(1);
+                assertThat(LoopPriority.SHORT_SLICE.apply(tids)).isEqualTo(LoopPriority.SHORT_SLICE);
             } catch (IllegalStateException e) {
                 assertThat(e).hasMessageContaining("6.12");
                 org.junit.jupiter.api.Assumptions.abort("no per-thread slices on this kernel: " + e.getMessage());
             }
             Map<String, String> after = sched(tids[0]);
             assertThat(after.get("se.slice")).isEqualTo("100000");
+            assertThat(after.get("policy")).as("SCHED_OTHER").isEqualTo("0");
+            assertThat(after.get("prio")).as("nice value unchanged").isEqualTo(before.get("prio"));
+        }
+    }
+
+    /**
+     * {@code auto} (the default): short-slice where the kernel honours it, read back as above; elsewhere it leaves the
+     * loop alone and says {@code normal}. Never throws.
+     */
+    @Test
+    void autoTakesTheShortSliceWhereTheKernelHasItAndOtherwiseLeavesTheLoopAlone() throws Exception {
+        try (StreamClient client = new StreamClient("http://127.0.0.1:9", Endpoint.CHAT, 1, 2, Map.of(), 5)) {
+            long[] tids = client.loopLinuxThreadIds();
+            Map<String, String> before = sched(tids[0]);
+            LoopPriority applied = LoopPriority.AUTO.apply(tids);
+            Map<String, String> after = sched(tids[0]);
+            assertThat(applied).isIn(LoopPriority.SHORT_SLICE, LoopPriority.NORMAL);
+            if (applied == LoopPriority.SHORT_SLICE) assertThat(after.get("se.slice")).isEqualTo("100000");
+            else assertThat(after.get("se.slice")).isEqualTo(before.get("se.slice"));
             assertThat(after.get("policy")).as("SCHED_OTHER").isEqualTo("0");
             assertThat(after.get("prio")).as("nice value unchanged").isEqualTo(before.get("prio"));
         }
