@@ -4,6 +4,7 @@ import io.baton.engine.kv.BlockTable;
 import io.baton.engine.kv.KvStorage;
 import io.baton.engine.parallel.WorkerPool;
 import io.baton.engine.sampling.SamplingKernels;
+import io.baton.engine.tensor.Activations;
 import io.baton.engine.tensor.MatMul;
 
 import java.util.Arrays;
@@ -127,10 +128,7 @@ public final class Transformer {
             rmsNorm(x, xb, lw.ffnNorm(), n, dim);
             MatMul.matmul(lw.wGate(), xb, n, gate, pool);
             MatMul.matmul(lw.wUp(), xb, n, up, pool);
-            for (int i = 0; i < gate.length; i++) {
-                float g = gate[i];
-                gate[i] = g / (1.0f + (float) Math.exp(-g)) * up[i]; // SiLU(gate) * up, as ggml_silu_f32
-            }
+            Activations.siluMul(gate, up, gate.length);
             MatMul.matmul(lw.wDown(), gate, n, proj, pool);
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];
         }

@@ -1,20 +1,31 @@
 package io.baton.engine.sampling;
 
+import io.baton.engine.tensor.FastExp;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import static io.baton.engine.tensor.FastExp.C2;
+import static io.baton.engine.tensor.FastExp.C3;
+import static io.baton.engine.tensor.FastExp.C4;
+import static io.baton.engine.tensor.FastExp.C5;
+import static io.baton.engine.tensor.FastExp.C6;
+import static io.baton.engine.tensor.FastExp.C7;
+import static io.baton.engine.tensor.FastExp.LN2_HI;
+import static io.baton.engine.tensor.FastExp.LN2_LO;
+import static io.baton.engine.tensor.FastExp.LOG2E;
+import static io.baton.engine.tensor.FastExp.MIN_ARG;
+import static io.baton.engine.tensor.FastExp.ROUND;
+
 /**
  * The two passes over a whole logits row that sampling cannot avoid, vectorized: the argmax and the softmax weights;
  * and the scan that log-probabilities' top-N selection makes.
  *
- * <p>The weights use their own {@code exp}, built only from IEEE float additions, multiplications and exponent bit
- * tricks, never a fused multiply-add or a library routine: the vector lanes and the scalar twin {@link #weight} then
- * give bit-identical results in every JIT tier and on every CPU, so sampling stays reproducible from its seed and
- * equal to the plain reference implementation. ({@code Math.exp} costs about 15 ns per call here; the vector
- * {@code lanewise(EXP)} is fast but its result depends on whether the loop was compiled.)
+ * <p>The weights use {@link FastExp}'s {@code exp}, spelled out in the vector loop operation for operation: the
+ * vector lanes and the scalar twin {@link #weight} give bit-identical results in every JIT tier and on every CPU, so
+ * sampling stays reproducible from its seed and equal to the plain reference implementation.
  */
 public final class SamplingKernels {
     private SamplingKernels() {}
@@ -42,31 +53,9 @@ public final class SamplingKernels {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
-    // exp(x) = 2^n * e^r, n = round(x / ln 2), r = x - n ln 2 split in two parts (Cody and Waite) so that n * LN2_HI is
-    // exact; e^r on |r| <= ln2 / 2 by its Taylor series to r^7 (truncation error below 1e-8 relative).
-    private static final float LOG2E = 1.44269504f;
-    private static final float LN2_HI = 0.693145751953125f; // 0x3F317200: 15 significant bits
-    private static final float LN2_LO = 1.42860677e-6f;
-    private static final float ROUND = 12582912f;           // 1.5 * 2^23: adding and subtracting rounds to an integer
-    /** Below ln(FLT_MIN) the result would be subnormal: it is flushed to 0 (such a token is never drawn in practice). */
-    private static final float MIN_ARG = -87.33654f;
-    private static final float C7 = 1f / 5040, C6 = 1f / 720, C5 = 1f / 120, C4 = 1f / 24, C3 = 1f / 6, C2 = 0.5f;
-
-    /**
-     * {@code e^x} for {@code x <= 0} (and -infinity), relative error about 1e-7; 0 below {@value #MIN_ARG}. Each
-     * operation here is mirrored in the same order by {@link #weights}.
-     */
-    static float expNonPositive(float x) {
-        if (!(x >= MIN_ARG)) return 0f;
-        float n = (x * LOG2E + ROUND) - ROUND;
-        float r = (x - n * LN2_HI) - n * LN2_LO;
-        float p = ((((((C7 * r + C6) * r + C5) * r + C4) * r + C3) * r + C2) * r + 1f) * r + 1f;
-        return p * Float.intBitsToFloat(((int) n + 127) << 23);
-    }
-
     /** The softmax weight of one token: {@code exp((logit - max) * invTemperature)}, 1 for the best token. */
     static float weight(float logit, float max, float invTemperature) {
-        return expNonPositive((logit - max) * invTemperature);
+        return FastExp.expNonPositive((logit - max) * invTemperature);
     }
 
     /** {@code out[i] = weight(logits[i], max, invTemperature)} for i in [0, n), bit-identical to the scalar form. */
