@@ -2,22 +2,9 @@ package io.baton.engine.sampling;
 
 import io.baton.engine.tensor.FastExp;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-import static io.baton.engine.tensor.FastExp.C2;
-import static io.baton.engine.tensor.FastExp.C3;
-import static io.baton.engine.tensor.FastExp.C4;
-import static io.baton.engine.tensor.FastExp.C5;
-import static io.baton.engine.tensor.FastExp.C6;
-import static io.baton.engine.tensor.FastExp.C7;
-import static io.baton.engine.tensor.FastExp.LN2_HI;
-import static io.baton.engine.tensor.FastExp.LN2_LO;
-import static io.baton.engine.tensor.FastExp.LOG2E;
-import static io.baton.engine.tensor.FastExp.MIN_ARG;
-import static io.baton.engine.tensor.FastExp.ROUND;
 
 /**
  * The two passes over a whole logits row that sampling cannot avoid, vectorized: the argmax and the softmax weights;
@@ -63,13 +50,7 @@ public final class SamplingKernels {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, logits, i).sub(max).mul(invTemperature);
-            VectorMask<Float> underflow = x.compare(VectorOperators.GE, MIN_ARG).not();
-            FloatVector nf = x.mul(LOG2E).add(ROUND).sub(ROUND);
-            FloatVector r = x.sub(nf.mul(LN2_HI)).sub(nf.mul(LN2_LO));
-            FloatVector p = r.mul(C7).add(C6).mul(r).add(C5).mul(r).add(C4).mul(r).add(C3).mul(r).add(C2).mul(r).add(1f).mul(r).add(1f);
-            IntVector exponent = (IntVector) nf.convert(VectorOperators.F2I, 0);
-            FloatVector scale = exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            p.mul(scale).blend(0f, underflow).intoArray(out, i);
+            FastExp.expNonPositive(x).intoArray(out, i);
         }
         for (; i < n; i++) out[i] = weight(logits[i], max, invTemperature);
     }
