@@ -6,7 +6,8 @@
 #   MODES="A B S" scripts/device-calibrate.sh run   # there (carry out/): client pinned to core 2, scripted server to 4,5
 #
 # Modes: A normal, B normal without preconnect, R realtime, S short-slice, P short-slice with a pre-touched heap,
-# Q normal with a pre-touched heap, D the recommended configuration of docs/bench.md (pre-touched heap, default auto).
+# Q normal with a pre-touched heap, D the recommended configuration of docs/bench.md (pre-touched heap, default auto),
+# E the same with 2,000 streams.
 #
 # out/ is git-ignored; the bundle is about 57 MB (the device's carry limit is 64 MiB with the working tree).
 set -euo pipefail
@@ -47,7 +48,9 @@ case "${1:-}" in
         Q) one pre600touch "-XX:+UseParallelGC -Xmx12g -Xmn10g -XX:+AlwaysPreTouch" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 --loop-priority normal ;;
         # D: the configuration docs/bench.md recommends, as written there (--loop-priority left at its default, auto)
         D) one default600 "-XX:+UseParallelGC -Xmx12g -Xmn10g -XX:+AlwaysPreTouch" --streams 1000 --tokens 600 --itl-ms 50 --warmup 3 ;;
-        *) echo "unknown mode $mode (A, B, R, S, P, Q, D)" ;;
+        # E: D with twice the streams (the headroom above the 1,000)
+        E) one default600x2000 "-XX:+UseParallelGC -Xmx12g -Xmn10g -XX:+AlwaysPreTouch" --streams 2000 --tokens 600 --itl-ms 50 --warmup 3 ;;
+        *) echo "unknown mode $mode (A, B, R, S, P, Q, D, E)" ;;
       esac
     done ;;
   *) echo "usage: $0 prepare | run" >&2; exit 2 ;;
