@@ -264,7 +264,15 @@ public final class Calibration {
          * the second where the interval ends); empty where the JVM does not time its compilers.
          */
         long[] jitPerSecond(long t0Nanos) {
-            long[] s = jit.toArray();
+            return perSecond(jit.toArray(), t0Nanos);
+        }
+
+        /**
+         * From pairs (time in ns, running total) the growth of the total in each whole second after {@code t0Nanos};
+         * each interval between two samples counts in the second where it ends (an interval ending before t0, in the
+         * first). Empty with fewer than two samples.
+         */
+        static long[] perSecond(long[] s, long t0Nanos) {
             if (s.length < 4) return new long[0];
             long[] out = new long[(int) Math.max(1, (s[s.length - 2] - t0Nanos) / 1_000_000_000L + 1)];
             for (int i = 2; i < s.length; i += 2) {
