@@ -5,14 +5,13 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-
 /**
  * The two passes over a whole logits row that sampling cannot avoid, vectorized: the argmax and the softmax weights;
  * and the scan that log-probabilities' top-N selection makes.
  *
- * <p>The weights use {@link FastExp}'s {@code exp}, spelled out in the vector loop operation for operation: the
- * vector lanes and the scalar twin {@link #weight} give bit-identical results in every JIT tier and on every CPU, so
- * sampling stays reproducible from its seed and equal to the plain reference implementation.
+ * <p>The weights use {@link FastExp}'s {@code exp}, whose vector and scalar forms do the same operations in the same
+ * order: the vector lanes and the scalar twin {@link #weight} give bit-identical results in every JIT tier and on
+ * every CPU, so sampling stays reproducible from its seed and equal to the plain reference implementation.
  */
 public final class SamplingKernels {
     private SamplingKernels() {}
