@@ -30,7 +30,7 @@ public class ServeBenchmarkTest {
     static ServeBenchmark.Options options(String url, Path out, List<Double> rates, DatasetOptions d) {
         return new ServeBenchmark.Options(url, "fake-model", Endpoint.CHAT, d, null, rates, 1.0, 0, 0, 1.0, true, null, null,
                 Slo.parse("ttft=0.2,tpot=0.04", 90), Distribution.DEFAULT_PERCENTILES, out, Map.of(), 30, 1, "off", true, false,
-                io.baton.bench.run.LoopPriority.NORMAL);
+                io.baton.bench.run.LoopPriority.AUTO);
     }
 
     /** Runs a two-rate sweep of 24 random prompts; every 4th request fails with HTTP 429 (index 0 is the check's). */
@@ -56,6 +56,8 @@ public class ServeBenchmarkTest {
         assertThat(j.get("request_rate").asText()).isEqualTo("inf");
         assertThat(j.at("/config/dataset").asText()).isEqualTo("random");
         assertThat(j.at("/config/request_rate").isArray()).isTrue();
+        // the loop priority auto chose, not "auto": short-slice on Linux 6.12+, else normal
+        assertThat(j.at("/config/loop_priority").asText()).isIn("short-slice", "normal");
         JsonNode s = j.get("summary");
         for (String m : List.of("ttft", "tpot", "itl", "e2el")) {
             for (String k : List.of("mean", "p50", "p90", "p99")) assertThat(s.at("/" + m + "/" + k).isNumber()).as(m + "." + k).isTrue();
