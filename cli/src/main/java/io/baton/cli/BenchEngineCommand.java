@@ -43,7 +43,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--repetitions", paramLabel = "R", defaultValue = "5", description = "Measured runs per test, after one warm-up (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
-    @Option(names = "--roofline", description = "Also measure tg_roof: the decode tokens/s that merely reading the weights allows on these threads, in this run (compare tgN with it).")
+    @Option(names = "--roofline", description = "Also measure tg_roof, the decode tokens/s that merely reading the weights allows on these threads, and batch_roof, the batched tokens/s their float32 FMA peak allows, in this run (compare tgN and batchN with them).")
     boolean roofline;
 
     @Option(names = "--json", description = "Print one JSON array, one object per test.")
@@ -71,6 +71,7 @@ final class BenchEngineCommand implements Callable<Integer> {
             if (gen > 0) report(out, results, bench.generate(gen));
             if (roofline) report(out, results, bench.decodeRoof());
             for (int b : batches) report(out, results, bench.batch(b, Math.max(1, gen)));
+            if (roofline && !batches.isEmpty()) report(out, results, bench.batchRoof());
         }
         if (json) {
             ObjectMapper mapper = new ObjectMapper();

@@ -15,8 +15,8 @@ class BenchEngineCommandTest {
                 "--prompt", "16,64", "--gen", "8", "--batch", "1,4", "--prefix-hit", "0.5", "--repetitions", "2", "--roofline", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode arr = new ObjectMapper().readTree(r.out());
-        assertThat(arr).hasSize(8);
-        assertThat(arr.findValuesAsText("test")).containsExactly("pp16", "pp16_hit50", "pp64", "pp64_hit50", "tg8", "tg_roof", "batch1", "batch4");
+        assertThat(arr).hasSize(9);
+        assertThat(arr.findValuesAsText("test")).containsExactly("pp16", "pp16_hit50", "pp64", "pp64_hit50", "tg8", "tg_roof", "batch1", "batch4", "batch_roof");
         for (JsonNode o : arr) {
             assertThat(o.get("tokens_per_second").asDouble()).isPositive();
             assertThat(o.get("stddev").asDouble()).isGreaterThanOrEqualTo(0);

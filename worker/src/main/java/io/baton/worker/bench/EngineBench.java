@@ -140,6 +140,16 @@ public final class EngineBench {
         return measure("tg_roof", () -> io.baton.engine.tensor.MemoryRoof.readBytesPerSecond(matrices, model.transformer().pool()) / bytes);
     }
 
+    /**
+     * {@code batch_roof}: the batched-decode tokens/s that the float32 FMA peak of the engine's threads allows in this
+     * run ({@link io.baton.engine.tensor.ComputeRoof}: flops per second over 2 flops per weight per token, attention
+     * left out). Compare {@code batchN} with it: their ratio is the share of the FMA peak a batched step uses.
+     */
+    public Result batchRoof() {
+        long flops = io.baton.engine.tensor.ComputeRoof.flopsPerToken(model.transformer().weights().decodeMatrices());
+        return measure("batch_roof", () -> io.baton.engine.tensor.ComputeRoof.flopsPerSecond(model.transformer().pool()) / flops);
+    }
+
     private interface Run {
         double tokensPerSecond();
     }
