@@ -25,7 +25,8 @@ import static io.baton.engine.tensor.Vec.L;
  *   libraries compute a matrix product;</li>
  *   <li>more tokens than a small batch, fewer than that (prefill chunks, large batches): 4 rows at a time are dequantized into a float panel and multiplied
  *   with the tokens by a 4x3 register tile ({@link Gemm}), so every weight is read and dequantized once per call (per
- *   column slice) and reused for all tokens. Columns are cut into slices such that the activations of one slice for
+ *   column slice) and reused for all tokens. Panel and tokens are packed vector by vector (each thread packs its own
+ *   copy of the tokens' slice, a few microseconds), so a tile reads two sequential streams. Columns are cut into slices such that the activations of one slice for
  *   all tokens (about {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by, and the
  *   panel in L1 (at most {@value #MAX_SLICE} columns).</li>
  * </ul>
@@ -194,31 +195,60 @@ public final class MatMul {
         // 16 chunks per thread: a thread that finishes early waits for at most a sixteenth of its share (4 per thread
         // left the caller spinning for ~10% of a batch-16 step in JFR; batch 16 and 64 steps +4-5% on average).
         int grain = Math.max(1, quads / (16 * pool.threads()));
+        int sliceFloats = Gemm.vectors(slice) * L;
         pool.forRange(quads, grain, (from, to) -> {
-            float[] panel = panel(4 * slice);
+            float[] panel = panel(4 * sliceFloats);
+            float[] row = row(sliceFloats);
+            float[] xp = packed(tokens * sliceFloats);
             for (int k0 = 0; k0 < cols; k0 += slice) {
                 int kn = Math.min(slice, cols - k0);
+                int v = Gemm.vectors(kn);
                 long byteOff = type.bytesFor(k0);
+                // This thread's copy of the tokens' columns [k0, k0 + kn), packed in groups of 3 and single tokens.
+                int t = 0;
+                for (; t + 3 <= tokens; t += 3) Gemm.packTokens(x, cols, t, 3, k0, kn, xp, t * v * L);
+                for (; t < tokens; t++) Gemm.packTokens(x, cols, t, 1, k0, kn, xp, t * v * L);
                 for (int q = from; q < to; q++) {
                     int r0 = 4 * q, nr = Math.min(4, rows - r0);
                     for (int i = 0; i < 4; i++) {
                         if (i < nr) {
-                            kernel.dequantize(data, base + (r0 + i) * rowBytes + byteOff, panel, i * kn, kn);
+                            kernel.dequantizePacked(data, base + (r0 + i) * rowBytes + byteOff, panel, i, kn, row);
                         } else {
-                            java.util.Arrays.fill(panel, i * kn, (i + 1) * kn, 0f);
+                            Gemm.zeroPanelRow(panel, i, kn);
                         }
                     }
                     boolean add = k0 > 0;
-                    int t = 0;
+                    t = 0;
                     for (; t + 3 <= tokens; t += 3) {
-                        Gemm.tile4x3(panel, kn, x, t * cols + k0, cols, out, t * rows + r0, rows, nr, add);
+                        Gemm.tile4x3(panel, v, xp, t * v * L, out, t * rows + r0, rows, nr, add);
                     }
                     for (; t < tokens; t++) {
-                        Gemm.tile4x1(panel, kn, x, t * cols + k0, out, t * rows + r0, nr, add);
+                        Gemm.tile4x1(panel, v, xp, t * v * L, out, t * rows + r0, nr, add);
                     }
                 }
             }
         });
+    }
+
+    private static final ThreadLocal<float[]> PACKED_ROW = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> PACKED_TOKENS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] row(int size) {
+        float[] r = PACKED_ROW.get();
+        if (r.length < size) {
+            r = new float[size];
+            PACKED_ROW.set(r);
+        }
+        return r;
+    }
+
+    private static float[] packed(int size) {
+        float[] p = PACKED_TOKENS.get();
+        if (p.length < size) {
+            p = new float[size];
+            PACKED_TOKENS.set(p);
+        }
+        return p;
     }
 
     private static float[] panel(int size) {

@@ -185,6 +185,23 @@ final class Q8_0Kernel extends RowKernel {
         out[o + 3 * ostride] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
+    /** With 512-bit vectors, each block's two vectors go straight to their packed places (no staging row). */
+    @Override
+    void dequantizePacked(MemorySegment w, long off, float[] p, int r, int n, float[] row) {
+        if (L != 16) {
+            super.dequantizePacked(w, off, p, r, n, row);
+            return;
+        }
+        int blocks = n / 32;
+        for (int b = 0; b < blocks; b++) {
+            long o = off + 34L * b;
+            FloatVector d = FloatVector.broadcast(F, Dequant.f16(w, o));
+            // q * d, as dequantize_row_q8_0; vector j of row r at p[(j * 4 + r) * L]
+            ((FloatVector) ByteVector.fromMemorySegment(BL, w, o + 2, LE).castShape(F, 0)).mul(d).intoArray(p, (8 * b + r) * L);
+            ((FloatVector) ByteVector.fromMemorySegment(BL, w, o + 18, LE).castShape(F, 0)).mul(d).intoArray(p, (8 * b + 4 + r) * L);
+        }
+    }
+
     @Override
     void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
         int blocks = n / 32;

@@ -108,6 +108,16 @@ abstract sealed class RowKernel
     /** The same values as {@link Dequant#row}, bit for bit. */
     abstract void dequantize(MemorySegment w, long off, float[] out, int outOff, int n);
 
+    /**
+     * {@link #dequantize} of {@code n} columns into row {@code r} of a packed panel of {@link Gemm} ({@link
+     * Gemm#packPanelRow}), through {@code row} (at least {@code Gemm.vectors(n) · L} floats). Types may write the
+     * packed places directly.
+     */
+    void dequantizePacked(MemorySegment w, long off, float[] p, int r, int n, float[] row) {
+        dequantize(w, off, row, 0, n);
+        Gemm.packPanelRow(row, n, p, r);
+    }
+
     private static final RowKernel F32 = new F32Kernel();
     private static final RowKernel F16 = new F16Kernel();
     private static final RowKernel BF16 = new BF16Kernel();
