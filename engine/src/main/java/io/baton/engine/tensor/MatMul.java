@@ -206,6 +206,7 @@ public final class MatMul {
                 long byteOff = type.bytesFor(k0);
                 // This thread's copy of the tokens' columns [k0, k0 + kn), packed in groups of 3 and single tokens.
                 int t = 0;
+                if (Gemm.FOUR_TOKENS) for (; t + 4 <= tokens; t += 4) Gemm.packTokens(x, cols, t, 4, k0, kn, xp, t * v * L);
                 for (; t + 3 <= tokens; t += 3) Gemm.packTokens(x, cols, t, 3, k0, kn, xp, t * v * L);
                 for (; t < tokens; t++) Gemm.packTokens(x, cols, t, 1, k0, kn, xp, t * v * L);
                 for (int q = from; q < to; q++) {
@@ -219,6 +220,11 @@ public final class MatMul {
                     }
                     boolean add = k0 > 0;
                     t = 0;
+                    if (Gemm.FOUR_TOKENS) {
+                        for (; t + 4 <= tokens; t += 4) {
+                            Gemm.tile4x4(panel, v, xp, t * v * L, out, t * rows + r0, rows, nr, add);
+                        }
+                    }
                     for (; t + 3 <= tokens; t += 3) {
                         Gemm.tile4x3(panel, v, xp, t * v * L, out, t * rows + r0, rows, nr, add);
                     }
