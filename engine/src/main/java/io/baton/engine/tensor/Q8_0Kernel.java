@@ -95,9 +95,12 @@ final class Q8_0Kernel extends RowKernel {
      * 8 tokens 1.0-1.4x, 16 tokens about equal, 32 and 64 tokens slower. In the engine ({@code baton bench engine
      * --batch 4,8,16}, alternating runs) 4 sequences gained ~20%, 8 about equal, and 16 lost: the tiles do 12 FMAs per
      * 7 loads from L1, this kernel 8 FMAs per 2 dequantized vectors and 4 loads, which only pays while the panel's
-     * dequantization is shared by few tokens.
+     * dequantization is shared by few tokens. With the packed 4x4 tiles of 512-bit vectors ({@link Gemm#FOUR_TOKENS})
+     * the tiles won from 5 tokens on (engine, alternating runs: batch 5 70-82 against 49-57 tok/s, batch 6 67-87
+     * against 54-68, batch 8 100-106 against 69-89; batch 4 64-79 against 72-82 and batch 7 mixed), so this kernel
+     * keeps 4 tokens there and 8 with 256-bit vectors (not re-measured).
      */
-    static final int SMALL_BATCH = 8;
+    static final int SMALL_BATCH = Gemm.FOUR_TOKENS ? 4 : 8;
 
     /**
      * Two rows by four tokens at a time: each weight vector is dequantized once in registers ({@code q * d}, as
