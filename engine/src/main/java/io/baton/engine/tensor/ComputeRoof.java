@@ -16,15 +16,17 @@ import static io.baton.engine.tensor.Vec.F;
  * the batched tokens/s, and a batch's share of it is how well its step uses the FMAs.
  *
  * <p>Measured in the same run as what it is compared with, like {@link MemoryRoof}: on the shared development machine
- * this roof itself moved between 104 and 220 GFLOP/s per core from one minute to the next (JMH {@code FmaPeakBench}),
- * which is most of the spread of its batched-decode numbers.
+ * this roof itself moved between 104 and 220 GFLOP/s per core from one minute to the next (JMH {@code FmaPeakBench},
+ * which runs {@link #chains} too).
  */
 public final class ComputeRoof {
     private ComputeRoof() {}
 
     private static final int ACCUMULATORS = 12;
-    /** Multiply-adds per accumulator per task: about 8 µs of work at 200 GFLOP/s. */
+    /** Multiply-adds per accumulator per call of {@link #chains}: about 8 µs of work at 200 GFLOP/s. */
     private static final int STEPS = 1 << 12;
+    /** Floating-point operations of one call of {@link #chains} (2 per lane per multiply-add). */
+    public static final long FLOPS_PER_CALL = 2L * ACCUMULATORS * STEPS * F.length();
     /** Tasks per thread, run in a row: about 15 ms in all, so the one hand-off and the JIT's warm-up don't count. */
     private static final int TASKS_PER_THREAD = 2000;
 
@@ -41,17 +43,20 @@ public final class ComputeRoof {
         float[] sums = new float[tasks];
         long t0 = System.nanoTime();
         pool.forRange(tasks, TASKS_PER_THREAD, (from, to) -> {
-            for (int i = from; i < to; i++) sums[i] = run(i);
+            for (int i = from; i < to; i++) sums[i] = chains(i);
         });
         long dt = Math.max(1, System.nanoTime() - t0);
         float s = 0;
         for (float v : sums) s += v;
         if (s == 42) System.out.print(""); // keep the sums alive (a value the JIT cannot know)
-        return 2.0 * ACCUMULATORS * STEPS * F.length() * tasks / (dt / 1e9);
+        return (double) FLOPS_PER_CALL * tasks / (dt / 1e9);
     }
 
-    /** {@link #STEPS} multiply-adds on each of twelve accumulators; x -> 0.999x + 0.001 stays near 1 (no overflow). */
-    static float run(int seed) {
+    /**
+     * {@link #STEPS} multiply-adds on each of twelve independent accumulators, their sum returned (for the caller to
+     * keep alive). x -> 0.999x + 0.001 pulls every lane toward 1: no overflow, no subnormals, whatever the seed.
+     */
+    public static float chains(int seed) {
         FloatVector a0 = FloatVector.broadcast(F, 1f + seed % 7), a1 = a0.add(1f), a2 = a0.add(2f), a3 = a0.add(3f);
         FloatVector a4 = a0.add(4f), a5 = a0.add(5f), a6 = a0.add(6f), a7 = a0.add(7f);
         FloatVector a8 = a0.add(8f), a9 = a0.add(9f), a10 = a0.add(10f), a11 = a0.add(11f);

@@ -22,14 +22,14 @@ import jdk.incubator.vector.VectorOperators;
 public final class FastExp {
     private FastExp() {}
 
-    public static final float LOG2E = 1.44269504f;
-    public static final float LN2_HI = 0.693145751953125f; // 0x3F317200: 15 significant bits
-    public static final float LN2_LO = 1.42860677e-6f;
+    private static final float LOG2E = 1.44269504f;
+    private static final float LN2_HI = 0.693145751953125f; // 0x3F317200: 15 significant bits
+    private static final float LN2_LO = 1.42860677e-6f;
     /** 1.5 * 2^23: adding and subtracting it rounds to an integer. */
-    public static final float ROUND = 12582912f;
+    private static final float ROUND = 12582912f;
     /** Below ln(FLT_MIN) the result would be subnormal: it is flushed to 0. */
-    public static final float MIN_ARG = -87.33654f;
-    public static final float C7 = 1f / 5040, C6 = 1f / 720, C5 = 1f / 120, C4 = 1f / 24, C3 = 1f / 6, C2 = 0.5f;
+    private static final float MIN_ARG = -87.33654f;
+    private static final float C7 = 1f / 5040, C6 = 1f / 720, C5 = 1f / 120, C4 = 1f / 24, C3 = 1f / 6, C2 = 0.5f;
 
     /**
      * {@code e^x} for {@code x <= 0} (and -infinity), relative error about 1e-7; 0 below {@value #MIN_ARG} and for

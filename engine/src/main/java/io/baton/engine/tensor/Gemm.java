@@ -16,9 +16,10 @@ import static io.baton.engine.tensor.Vec.L;
  * instead of seven: the panel holds vector {@code j} (columns {@code j·L ..}) of row {@code r} at {@code p[(j·4 + r)·L]}
  * ({@link #packPanelRow}), and a group of {@code n} tokens (3, or 1 for the last ones) holds vector {@code j} of its
  * token {@code i} at {@code x[xo + (j·n + i)·L]} ({@link #packTokens}). With the seven rows of the plain layout, the
- * 16 token rows of a batch-16 step (57 KB at 896 columns) came from L2 on separate streams and the tiles ran at
- * 95-113 GFLOP/s on one core; packed, 105-137 (a probe, one thread, operands in cache, 5 of 6 alternating pairs
- * faster). A partial last vector is padded with zeros in both, so the tiles have no scalar tail.
+ * 16 token rows of a batch-16 step (57 KB at 896 columns) came from L2 on separate streams. Packed, dequantization
+ * and 4x3 tiles together (a probe, one thread, operands in cache, each variant in its own JVM, alternating) ran 16
+ * tokens at 105-137 GFLOP/s against 95-113 (2 of 3 pairs faster), 64 tokens at 124-158 against 113-144 (3 of 3). A
+ * partial last vector is padded with zeros in both, so the tiles have no scalar tail.
  *
  * <p>Result for (token t, row r) goes to {@code out[oo + t·os + r]}, rows {@code r < nr} only (a panel of the last
  * rows of a matrix is padded with zero rows); with {@code add} it is added to what {@code out} holds (a later slice
@@ -117,6 +118,16 @@ final class Gemm {
         store(out, oo + os, nr, add, c01, c11, c21, c31);
         store(out, oo + 2 * os, nr, add, c02, c12, c22, c32);
         store(out, oo + 3 * os, nr, add, c03, c13, c23, c33);
+    }
+
+    /**
+     * Tokens in the group that starts at token {@code t} of {@code tokens}: 4 while 4 remain ({@link #FOUR_TOKENS}),
+     * then 3 while 3 remain, then 1. Packing and tiles both follow it, so a group is packed as its tile reads it.
+     */
+    static int group(int tokens, int t) {
+        int left = tokens - t;
+        if (FOUR_TOKENS && left >= 4) return 4;
+        return left >= 3 ? 3 : 1;
     }
 
     /**

@@ -23,12 +23,13 @@ import static io.baton.engine.tensor.Vec.L;
  *   dequantized in registers once per group of tokens, in chunks that stay in the L2 cache;</li>
  *   <li>many tokens (prefill, at least {@value #OUTER_MIN_TOKENS}): {@link OuterGemm}'s outer-product tiles, as BLAS
  *   libraries compute a matrix product;</li>
- *   <li>more tokens than a small batch, fewer than that (prefill chunks, large batches): 4 rows at a time are dequantized into a float panel and multiplied
- *   with the tokens by a 4x3 register tile ({@link Gemm}), so every weight is read and dequantized once per call (per
- *   column slice) and reused for all tokens. Panel and tokens are packed vector by vector (each thread packs its own
- *   copy of the tokens' slice, a few microseconds), so a tile reads two sequential streams. Columns are cut into slices such that the activations of one slice for
- *   all tokens (about {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by, and the
- *   panel in L1 (at most {@value #MAX_SLICE} columns).</li>
+ *   <li>more tokens than a small batch, fewer than that (prefill chunks, large batches): 4 rows at a time are
+ *   dequantized into a float panel and multiplied with groups of 4, 3 or 1 tokens by register tiles ({@link Gemm}), so
+ *   every weight is read and dequantized once per call (per column slice) and reused for all tokens. Panel and tokens
+ *   are packed vector by vector (each thread packs its own copy of the tokens' slice), so a tile reads two sequential
+ *   streams. Columns are cut into slices such that the activations of one slice for all tokens (about
+ *   {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by, and the panel in L1 (at most
+ *   {@value #MAX_SLICE} columns).</li>
  * </ul>
  * All of them split the rows over the {@link WorkerPool}.
  */
@@ -147,7 +148,7 @@ public final class MatMul {
         int panels = (rows + mr - 1) / mr;
         int grain = Math.max(1, panels / (4 * pool.threads()));
         pool.forRange(panels, grain, (from, to) -> {
-            float[] panel = panel(mr * slice);
+            float[] panel = scratch(PANEL, mr * slice);
             float[] row = ROW.get();
             float[] spill = SPILL.get();
             for (int k0 = 0; k0 < cols; k0 += slice) {
@@ -197,18 +198,18 @@ public final class MatMul {
         int grain = Math.max(1, quads / (16 * pool.threads()));
         int sliceFloats = Gemm.vectors(slice) * L;
         pool.forRange(quads, grain, (from, to) -> {
-            float[] panel = panel(4 * sliceFloats);
-            float[] row = row(sliceFloats);
-            float[] xp = packed(tokens * sliceFloats);
+            float[] panel = scratch(PANEL, 4 * sliceFloats);
+            float[] row = scratch(PACKED_ROW, sliceFloats);
+            float[] xp = scratch(PACKED_TOKENS, tokens * sliceFloats);
             for (int k0 = 0; k0 < cols; k0 += slice) {
                 int kn = Math.min(slice, cols - k0);
                 int v = Gemm.vectors(kn);
                 long byteOff = type.bytesFor(k0);
-                // This thread's copy of the tokens' columns [k0, k0 + kn), packed in groups of 3 and single tokens.
-                int t = 0;
-                if (Gemm.FOUR_TOKENS) for (; t + 4 <= tokens; t += 4) Gemm.packTokens(x, cols, t, 4, k0, kn, xp, t * v * L);
-                for (; t + 3 <= tokens; t += 3) Gemm.packTokens(x, cols, t, 3, k0, kn, xp, t * v * L);
-                for (; t < tokens; t++) Gemm.packTokens(x, cols, t, 1, k0, kn, xp, t * v * L);
+                // This thread's copy of the tokens' columns [k0, k0 + kn), packed group by group.
+                for (int t = 0, g; t < tokens; t += g) {
+                    g = Gemm.group(tokens, t);
+                    Gemm.packTokens(x, cols, t, g, k0, kn, xp, t * v * L);
+                }
                 for (int q = from; q < to; q++) {
                     int r0 = 4 * q, nr = Math.min(4, rows - r0);
                     for (int i = 0; i < 4; i++) {
@@ -219,17 +220,14 @@ public final class MatMul {
                         }
                     }
                     boolean add = k0 > 0;
-                    t = 0;
-                    if (Gemm.FOUR_TOKENS) {
-                        for (; t + 4 <= tokens; t += 4) {
-                            Gemm.tile4x4(panel, v, xp, t * v * L, out, t * rows + r0, rows, nr, add);
+                    for (int t = 0, g; t < tokens; t += g) {
+                        g = Gemm.group(tokens, t);
+                        int xo = t * v * L, oo = t * rows + r0;
+                        switch (g) {
+                            case 4 -> Gemm.tile4x4(panel, v, xp, xo, out, oo, rows, nr, add);
+                            case 3 -> Gemm.tile4x3(panel, v, xp, xo, out, oo, rows, nr, add);
+                            default -> Gemm.tile4x1(panel, v, xp, xo, out, oo, nr, add);
                         }
-                    }
-                    for (; t + 3 <= tokens; t += 3) {
-                        Gemm.tile4x3(panel, v, xp, t * v * L, out, t * rows + r0, rows, nr, add);
-                    }
-                    for (; t < tokens; t++) {
-                        Gemm.tile4x1(panel, v, xp, t * v * L, out, t * rows + r0, nr, add);
                     }
                 }
             }
@@ -239,31 +237,14 @@ public final class MatMul {
     private static final ThreadLocal<float[]> PACKED_ROW = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PACKED_TOKENS = ThreadLocal.withInitial(() -> new float[0]);
 
-    private static float[] row(int size) {
-        float[] r = PACKED_ROW.get();
-        if (r.length < size) {
-            r = new float[size];
-            PACKED_ROW.set(r);
+    /** This thread's array of {@code buffer}, grown to at least {@code size} floats (contents undefined). */
+    private static float[] scratch(ThreadLocal<float[]> buffer, int size) {
+        float[] a = buffer.get();
+        if (a.length < size) {
+            a = new float[size];
+            buffer.set(a);
         }
-        return r;
-    }
-
-    private static float[] packed(int size) {
-        float[] p = PACKED_TOKENS.get();
-        if (p.length < size) {
-            p = new float[size];
-            PACKED_TOKENS.set(p);
-        }
-        return p;
-    }
-
-    private static float[] panel(int size) {
-        float[] p = PANEL.get();
-        if (p.length < size) {
-            p = new float[size];
-            PANEL.set(p);
-        }
-        return p;
+        return a;
     }
 
     private static void checkSizes(Tensor w, float[] x, int tokens, float[] out) {

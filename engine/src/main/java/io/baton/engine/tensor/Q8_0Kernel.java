@@ -209,8 +209,8 @@ final class Q8_0Kernel extends RowKernel {
     void dequantize(MemorySegment w, long off, float[] out, int outOff, int n) {
         int blocks = n / 32;
         if (L == 16) {
-            // Two 128-bit loads per block, each widened to 16 floats: half the instructions of the 8-lane loop below,
-            // which matters when the prefill path dequantizes every weight for only a few tokens (batched decode).
+            // Two 128-bit loads per block, each widened to 16 floats: half the instructions of the 8-lane loop below
+            // (the outer-product prefill path; the tile path writes packed panels with dequantizePacked).
             for (int b = 0; b < blocks; b++) {
                 long o = off + 34L * b;
                 int y = outOff + 32 * b;

@@ -68,4 +68,22 @@ class GemmTest {
         }
         assertThat(dst[6]).isNaN(); // nothing written before the destination
     }
+
+    @Test
+    void groupsCoverEveryTokenOnceLargestFirst() {
+        for (int tokens = 1; tokens <= 19; tokens++) {
+            StringBuilder seen = new StringBuilder();
+            int t = 0;
+            for (int g; t < tokens; t += g) {
+                g = Gemm.group(tokens, t);
+                seen.append(g);
+            }
+            assertThat(t).as("tokens %d", tokens).isEqualTo(tokens);
+            // 4s (512-bit vectors) or 3s while they fit, then single tokens: 7 -> "43" or "331", 6 -> "411" or "33".
+            String expected = Gemm.FOUR_TOKENS
+                    ? "4".repeat(tokens / 4) + (tokens % 4 == 3 ? "3" : "1".repeat(tokens % 4))
+                    : "3".repeat(tokens / 3) + "1".repeat(tokens % 3);
+            assertThat(seen.toString()).as("tokens %d", tokens).isEqualTo(expected);
+        }
+    }
 }
