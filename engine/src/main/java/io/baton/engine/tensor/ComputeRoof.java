@@ -15,9 +15,9 @@ import static io.baton.engine.tensor.Vec.F;
  * dequantized exactly, not rounded to int8 as llama.cpp's VNNI path does), so {@code roof / flops per token} bounds
  * the batched tokens/s, and a batch's share of it is how well its step uses the FMAs.
  *
- * <p>Measured in the same run as what it is compared with, like {@link MemoryRoof}: on the shared development machine
- * this roof itself moved between 104 and 220 GFLOP/s per core from one minute to the next (JMH {@code FmaPeakBench},
- * which runs {@link #chains} too).
+ * <p>Measured in the same run as what it is compared with, like {@link MemoryRoof}. On the development machine it is
+ * steady at 226-230 GFLOP/s per core once {@link #chains} keeps its constants in registers (see there); before, it
+ * seemed to move between ~220 and ~110 "from one minute to the next", which was the JIT, not the machine.
  */
 public final class ComputeRoof {
     private ComputeRoof() {}
@@ -55,12 +55,18 @@ public final class ComputeRoof {
     /**
      * {@link #STEPS} multiply-adds on each of twelve independent accumulators, their sum returned (for the caller to
      * keep alive). x -> 0.999x + 0.001 pulls every lane toward 1: no overflow, no subnormals, whatever the seed.
+     *
+     * <p>The two factors are computed from the seed rather than written as constants: once this method was inlined
+     * into a caller's loop (JMH's, or a probe's), C2 rematerialized the constant vectors, two {@code vbroadcastss}
+     * loads before every FMA, and the loop ran on the load ports at exactly half the FMA rate (110 instead of 220
+     * GFLOP/s, seen in the disassembly with {@code scripts/c2-asm.py}). Values C2 cannot know stay in registers.
      */
     public static float chains(int seed) {
         FloatVector a0 = FloatVector.broadcast(F, 1f + seed % 7), a1 = a0.add(1f), a2 = a0.add(2f), a3 = a0.add(3f);
         FloatVector a4 = a0.add(4f), a5 = a0.add(5f), a6 = a0.add(6f), a7 = a0.add(7f);
         FloatVector a8 = a0.add(8f), a9 = a0.add(9f), a10 = a0.add(10f), a11 = a0.add(11f);
-        FloatVector m = FloatVector.broadcast(F, 0.999f), c = FloatVector.broadcast(F, 0.001f);
+        float unit = 1 + (seed >>> 31); // 1 for every seed >= 0, which C2 cannot know: see the method comment
+        FloatVector m = FloatVector.broadcast(F, 1 - 0.001f * unit), c = FloatVector.broadcast(F, 0.001f * unit);
         for (int i = 0; i < STEPS; i++) {
             a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c);
             a4 = a4.fma(m, c); a5 = a5.fma(m, c); a6 = a6.fma(m, c); a7 = a7.fma(m, c);

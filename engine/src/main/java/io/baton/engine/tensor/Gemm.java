@@ -69,6 +69,22 @@ final class Gemm {
         }
     }
 
+    /**
+     * All {@code cols} columns of {@code tokens} tokens into {@code dst}, slice by slice of {@code slice} columns (a
+     * multiple of {@code L}, or all columns): the slice that starts at column {@code k0} begins at {@code tokens · k0},
+     * and within it the group ({@link #group}) that starts at token {@code t} at {@code t · vectors(kn) · L}, as
+     * {@link #packTokens} lays it out; {@code tokens · vectors(cols) · L} floats in all.
+     */
+    static void packSlices(float[] x, int cols, int tokens, int slice, float[] dst) {
+        for (int k0 = 0; k0 < cols; k0 += slice) {
+            int kn = Math.min(slice, cols - k0), v = vectors(kn);
+            for (int t = 0, g; t < tokens; t += g) {
+                g = group(tokens, t);
+                packTokens(x, cols, t, g, k0, kn, dst, tokens * k0 + t * v * L);
+            }
+        }
+    }
+
     /** A panel of {@code v} vectors per row times the 3 tokens packed at {@code x[xo ..]}. */
     static void tile4x3(float[] p, int v, float[] x, int xo, float[] out, int oo, int os, int nr, boolean add) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;

@@ -26,7 +26,7 @@ import static io.baton.engine.tensor.Vec.L;
  *   <li>more tokens than a small batch, fewer than that (prefill chunks, large batches): 4 rows at a time are
  *   dequantized into a float panel and multiplied with groups of 4, 3 or 1 tokens by register tiles ({@link Gemm}), so
  *   every weight is read and dequantized once per call (per column slice) and reused for all tokens. Panel and tokens
- *   are packed vector by vector (each thread packs its own copy of the tokens' slice), so a tile reads two sequential
+ *   are packed vector by vector (the tokens once per call, for all threads), so a tile reads two sequential
  *   streams. Columns are cut into slices such that the activations of one slice for all tokens (about
  *   {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by, and the panel in L1 (at most
  *   {@value #MAX_SLICE} columns).</li>
@@ -197,21 +197,25 @@ public final class MatMul {
         // left the caller spinning for ~10% of a batch-16 step in JFR; batch 16 and 64 steps +4-5% on average).
         int grain = Math.max(1, quads / (16 * pool.threads()));
         int sliceFloats = Gemm.vectors(slice) * L;
+        // The tokens' columns, packed once for all threads (slice by slice, group by group): packing in every chunk
+        // repeated it 32 times per call (JMH batch, 896x4864, 16 tokens: 111 -> 121-169 GFLOP/s, 3 of 4 pairs; engine
+        // batch 16 +3% in three runs that alternated both ways step by step).
+        float[] xp = scratch(PACKED_TOKENS, tokens * Gemm.vectors(cols) * L);
+        Gemm.packSlices(x, cols, tokens, slice, xp);
+        boolean prefetch = Prefetch.enabled() && RawWeights.isDirect(data);
         pool.forRange(quads, grain, (from, to) -> {
             float[] panel = scratch(PANEL, 4 * sliceFloats);
             float[] row = scratch(PACKED_ROW, sliceFloats);
-            float[] xp = scratch(PACKED_TOKENS, tokens * sliceFloats);
             for (int k0 = 0; k0 < cols; k0 += slice) {
                 int kn = Math.min(slice, cols - k0);
                 int v = Gemm.vectors(kn);
-                long byteOff = type.bytesFor(k0);
-                // This thread's copy of the tokens' columns [k0, k0 + kn), packed group by group.
-                for (int t = 0, g; t < tokens; t += g) {
-                    g = Gemm.group(tokens, t);
-                    Gemm.packTokens(x, cols, t, g, k0, kn, xp, t * v * L);
-                }
+                long byteOff = type.bytesFor(k0), sliceBytes = type.bytesFor(kn);
                 for (int q = from; q < to; q++) {
                     int r0 = 4 * q, nr = Math.min(4, rows - r0);
+                    if (prefetch && q + 1 < quads) {
+                        // The next panel's bytes start on their way while this panel's tiles run (see Prefetch).
+                        Prefetch.rows(base + (r0 + 4L) * rowBytes + byteOff, sliceBytes, rowBytes, Math.min(4, rows - r0 - 4));
+                    }
                     for (int i = 0; i < 4; i++) {
                         if (i < nr) {
                             kernel.dequantizePacked(data, base + (r0 + i) * rowBytes + byteOff, panel, i, kn, row);
@@ -222,7 +226,7 @@ public final class MatMul {
                     boolean add = k0 > 0;
                     for (int t = 0, g; t < tokens; t += g) {
                         g = Gemm.group(tokens, t);
-                        int xo = t * v * L, oo = t * rows + r0;
+                        int xo = tokens * k0 + t * v * L, oo = t * rows + r0;
                         switch (g) {
                             case 4 -> Gemm.tile4x4(panel, v, xp, xo, out, oo, rows, nr, add);
                             case 3 -> Gemm.tile4x3(panel, v, xp, xo, out, oo, rows, nr, add);

@@ -34,6 +34,11 @@ final class RawWeights {
         return direct(data) ? EVERYTHING : data;
     }
 
+    /** Whether {@code segment} (from {@link #segment}) addresses native memory by absolute address. */
+    static boolean isDirect(MemorySegment segment) {
+        return segment == EVERYTHING;
+    }
+
     /** Offset of {@code w}'s first byte within {@link #segment}. */
     static long base(Tensor w) {
         MemorySegment data = w.data();
