@@ -6,6 +6,7 @@ import io.baton.engine.parallel.WorkerPool;
 import io.baton.engine.sampling.SamplingKernels;
 import io.baton.engine.tensor.Activations;
 import io.baton.engine.tensor.MatMul;
+import io.baton.engine.tensor.Tensor;
 
 import java.util.Arrays;
 import java.util.List;
@@ -104,9 +105,7 @@ public final class Transformer {
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights lw = w.layers()[l];
             rmsNorm(x, xb, lw.attnNorm(), n, dim);
-            MatMul.matmul(lw.wq(), xb, n, q, pool);
-            MatMul.matmul(lw.wk(), xb, n, k, pool);
-            MatMul.matmul(lw.wv(), xb, n, v, pool);
+            MatMul.matmul(new Tensor[] {lw.wq(), lw.wk(), lw.wv()}, xb, n, new float[][] {q, k, v}, pool);
             addBias(q, lw.bq(), n);
             addBias(k, lw.bk(), n);
             addBias(v, lw.bv(), n);
@@ -126,8 +125,7 @@ public final class Transformer {
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];
 
             rmsNorm(x, xb, lw.ffnNorm(), n, dim);
-            MatMul.matmul(lw.wGate(), xb, n, gate, pool);
-            MatMul.matmul(lw.wUp(), xb, n, up, pool);
+            MatMul.matmul(new Tensor[] {lw.wGate(), lw.wUp()}, xb, n, new float[][] {gate, up}, pool);
             Activations.siluMul(gate, up, gate.length);
             MatMul.matmul(lw.wDown(), gate, n, proj, pool);
             for (int i = 0; i < n * dim; i++) x[i] += proj[i];

@@ -79,6 +79,34 @@ public final class MatMul {
         }
     }
 
+    /**
+     * The products of several matrices with the same activations, {@code outs[i] = ws[i] · x} (a layer's Q, K and V;
+     * its gate and up projections). In the tile path, for matrices of one type, they run as one parallel section over
+     * all their panels: one hand-off and one packing of the tokens instead of one per matrix, and no thread idles at
+     * the end of a small matrix (K and V of qwen2.5-0.5b have 128 rows: 32 panels for two threads). Elsewhere one
+     * {@link #matmul(Tensor, float[], int, float[], WorkerPool)} after the other. Same results either way.
+     *
+     * @throws IllegalArgumentException when the matrices differ in columns, or as the single-matrix call
+     */
+    public static void matmul(Tensor[] ws, float[] x, int tokens, float[][] outs, WorkerPool pool) {
+        if (ws.length != outs.length) throw new IllegalArgumentException(ws.length + " matrices but " + outs.length + " outputs");
+        if (ws.length == 0) return;
+        boolean oneType = true;
+        for (int i = 0; i < ws.length; i++) {
+            if (ws[i].cols() != ws[0].cols()) {
+                throw new IllegalArgumentException(ws[i].name() + " has " + ws[i].cols() + " columns, " + ws[0].name() + " " + ws[0].cols());
+            }
+            checkSizes(ws[i], x, tokens, outs[i]);
+            oneType &= ws[i].type() == ws[0].type();
+        }
+        RowKernel kernel = RowKernel.of(ws[0].type());
+        if (oneType && tokens > kernel.smallBatchTokens() && tokens < OUTER_MIN_TOKENS) {
+            tiles(ws, kernel, x, tokens, outs, pool);
+        } else {
+            for (int i = 0; i < ws.length; i++) matmul(ws[i], x, tokens, outs[i], pool);
+        }
+    }
+
     private static void decode(Tensor w, RowKernel kernel, float[] x, float[] out, WorkerPool pool, int rows, int cols) {
         MemorySegment data = RawWeights.segment(w);
         long base = RawWeights.base(w);
@@ -180,10 +208,37 @@ public final class MatMul {
             prefillOuter(w, kernel, x, tokens, out, pool, rows, cols);
             return;
         }
-        MemorySegment data = RawWeights.segment(w);
-        long base = RawWeights.base(w);
-        GgmlType type = w.type();
-        long rowBytes = w.rowBytes();
+        tiles(new Tensor[] {w}, kernel, x, tokens, new float[][] {out}, pool);
+    }
+
+    /** One matrix of a {@link #tiles} call: where its rows are and where its panels start in the call's numbering. */
+    private record Part(MemorySegment data, long base, long rowBytes, int rows, float[] out, int firstQuad) {
+        static Part[] of(Tensor[] ws, float[][] outs) {
+            Part[] parts = new Part[ws.length];
+            for (int i = 0, q = 0; i < ws.length; q += (ws[i].rows() + 3) / 4, i++) {
+                parts[i] = new Part(RawWeights.segment(ws[i]), RawWeights.base(ws[i]), ws[i].rowBytes(), ws[i].rows(), outs[i], q);
+            }
+            return parts;
+        }
+
+        /** The part that holds panel {@code q}, searching forward from part {@code i}. */
+        static int find(Part[] parts, int i, int q) {
+            while (i + 1 < parts.length && q >= parts[i + 1].firstQuad) i++;
+            return i;
+        }
+    }
+
+    /**
+     * The tile path over the panels of one or more matrices of one type and width, as one parallel section (see the
+     * class comment and {@link #matmul(Tensor[], float[], int, float[][], WorkerPool)}).
+     */
+    private static void tiles(Tensor[] ws, RowKernel kernel, float[] x, int tokens, float[][] outs, WorkerPool pool) {
+        GgmlType type = ws[0].type();
+        int cols = ws[0].cols();
+        Part[] parts = Part.of(ws, outs);
+        Part lastPart = parts[parts.length - 1];
+        int quads = lastPart.firstQuad + (lastPart.rows + 3) / 4;
+        if (quads == 0 || tokens == 0) return;
         // Column slice: a multiple of 256 (a whole number of blocks of every type) unless it is all the columns.
         int kc = cols;
         if ((long) tokens * cols * Float.BYTES > X_SLICE_BYTES) {
@@ -192,7 +247,6 @@ public final class MatMul {
         kc = Math.min(kc, MAX_SLICE);
         if (kc >= cols) kc = cols;
         int slice = kc;
-        int quads = (rows + 3) / 4;
         // 16 chunks per thread: a thread that finishes early waits for at most a sixteenth of its share (4 per thread
         // left the caller spinning for ~10% of a batch-16 step in JFR; batch 16 and 64 steps +4-5% on average).
         int grain = Math.max(1, quads / (16 * pool.threads()));
@@ -202,7 +256,9 @@ public final class MatMul {
         // batch 16 +3% in three runs that alternated both ways step by step).
         float[] xp = scratch(PACKED_TOKENS, tokens * Gemm.vectors(cols) * L);
         Gemm.packSlices(x, cols, tokens, slice, xp);
-        boolean prefetch = Prefetch.enabled() && RawWeights.isDirect(data);
+        boolean direct = true;
+        for (Part p : parts) direct &= RawWeights.isDirect(p.data);
+        boolean prefetch = direct && Prefetch.enabled();
         pool.forRange(quads, grain, (from, to) -> {
             float[] panel = scratch(PANEL, 4 * sliceFloats);
             float[] row = scratch(PACKED_ROW, sliceFloats);
@@ -210,20 +266,25 @@ public final class MatMul {
                 int kn = Math.min(slice, cols - k0);
                 int v = Gemm.vectors(kn);
                 long byteOff = type.bytesFor(k0), sliceBytes = type.bytesFor(kn);
-                for (int q = from; q < to; q++) {
-                    int r0 = 4 * q, nr = Math.min(4, rows - r0);
+                for (int q = from, pi = Part.find(parts, 0, from); q < to; q++) {
+                    pi = Part.find(parts, pi, q);
+                    Part p = parts[pi];
+                    int r0 = 4 * (q - p.firstQuad), nr = Math.min(4, p.rows - r0), rows = p.rows;
                     if (prefetch && q + 1 < quads) {
                         // The next panel's bytes start on their way while this panel's tiles run (see Prefetch).
-                        Prefetch.rows(base + (r0 + 4L) * rowBytes + byteOff, sliceBytes, rowBytes, Math.min(4, rows - r0 - 4));
+                        Part n = parts[Part.find(parts, pi, q + 1)];
+                        int nr0 = 4 * (q + 1 - n.firstQuad);
+                        Prefetch.rows(n.base + nr0 * n.rowBytes + byteOff, sliceBytes, n.rowBytes, Math.min(4, n.rows - nr0));
                     }
                     for (int i = 0; i < 4; i++) {
                         if (i < nr) {
-                            kernel.dequantizePacked(data, base + (r0 + i) * rowBytes + byteOff, panel, i, kn, row);
+                            kernel.dequantizePacked(p.data, p.base + (r0 + i) * p.rowBytes + byteOff, panel, i, kn, row);
                         } else {
                             Gemm.zeroPanelRow(panel, i, kn);
                         }
                     }
                     boolean add = k0 > 0;
+                    float[] out = p.out;
                     for (int t = 0, g; t < tokens; t += g) {
                         g = Gemm.group(tokens, t);
                         int xo = tokens * k0 + t * v * L, oo = t * rows + r0;

@@ -114,6 +114,52 @@ class MatMulTest {
     }
 
     @Test
+    void severalMatricesInOneSectionMatchTheReference() {
+        // A layer's Q, K and V (and gate, up) in one call: panels of all matrices in one range, chunks that cross from
+        // one matrix to the next, partial last panels (67, 5 and 17 rows), every path by token
+        // count (1, the small batch, the tiles), a mixed-type set (one matrix after the other), 1 and 3 threads.
+        long seed = 500;
+        for (GgmlType type : List.of(GgmlType.Q8_0, GgmlType.F16, GgmlType.Q4_K)) {
+            int cols = type == GgmlType.Q4_K ? 256 : 96;
+            Tensor[] ws = {Blocks.randomTensor(type, 67, cols, seed++), Blocks.randomTensor(type, 17, cols, seed++),
+                    Blocks.randomTensor(type, 5, cols, seed++), Blocks.randomTensor(type, 17, cols, seed++)};
+            for (int tokens : new int[] {1, 3, 5, 16, 17}) {
+                float[] x = Blocks.randomFloats(tokens * cols, seed++);
+                for (WorkerPool pool : new WorkerPool[] {one, three}) {
+                    float[][] outs = new float[ws.length][];
+                    for (int i = 0; i < ws.length; i++) outs[i] = new float[tokens * ws[i].rows()];
+                    MatMul.matmul(ws, x, tokens, outs, pool);
+                    for (int i = 0; i < ws.length; i++) {
+                        float[] ref = new float[tokens * ws[i].rows()];
+                        MatMul.matmulReference(ws[i], x, tokens, ref);
+                        assertThat(relativeError(outs[i], ref)).as("%s matrix %d tokens %d threads %d", type, i, tokens,
+                                pool.threads()).isLessThanOrEqualTo(TOLERANCE);
+                    }
+                }
+            }
+        }
+        Tensor q8 = Blocks.randomTensor(GgmlType.Q8_0, 9, 96, 1), f16 = Blocks.randomTensor(GgmlType.F16, 5, 96, 2);
+        float[] x = Blocks.randomFloats(6 * 96, 3);
+        float[][] outs = {new float[6 * 9], new float[6 * 5]};
+        MatMul.matmul(new Tensor[] {q8, f16}, x, 6, outs, three);
+        float[] ref = new float[6 * 5];
+        MatMul.matmulReference(f16, x, 6, ref);
+        assertThat(relativeError(outs[1], ref)).as("mixed types").isLessThanOrEqualTo(TOLERANCE);
+        assertThatThrownBy(() -> MatMul.matmul(new Tensor[] {q8, Blocks.randomTensor(GgmlType.Q8_0, 4, 64, 4)}, x, 6,
+                new float[][] {new float[54], new float[24]}, one)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("columns");
+    }
+
+    private static double relativeError(float[] fast, float[] ref) {
+        double maxRef = 0, maxErr = 0;
+        for (int i = 0; i < ref.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            maxErr = Math.max(maxErr, Math.abs(fast[i] - ref[i]));
+        }
+        return maxErr / maxRef;
+    }
+
+    @Test
     void prefillChunksOfManyQuadsWithEveryTokenRemainder() {
         // Enough rows that each thread's chunk of the tile path holds many quads of 4 rows (the last quad has 3), and
         // token counts that leave every remainder after the 3-token tiles (9 = 3·3, 7 = 3·2+1, 11 = 3·3+1+1, ...),
