@@ -29,7 +29,8 @@ import static io.baton.engine.tensor.Vec.L;
  *   are packed vector by vector (the tokens once per call, for all threads), so a tile reads two sequential
  *   streams. Columns are cut into slices such that the activations of one slice for all tokens (about
  *   {@value #X_SLICE_BYTES} bytes) stay in the L2 cache while all rows of a chunk go by, and the panel in L1 (at most
- *   {@value #MAX_SLICE} columns).</li>
+ *   {@value #MAX_SLICE} columns). The next panel's weights are prefetched ({@link Prefetch}) while a panel's tiles run,
+ *   and several matrices with the same input (Q, K, V) can share one parallel section.</li>
  * </ul>
  * All of them split the rows over the {@link WorkerPool}.
  */

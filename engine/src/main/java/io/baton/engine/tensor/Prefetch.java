@@ -24,8 +24,8 @@ import java.lang.invoke.MethodHandle;
  * as before. {@code -Dbaton.prefetch=false} turns it off (for comparisons).
  *
  * <p>Measured, engine, qwen2.5-0.5b Q8_0, 2 threads, steps alternating with and without it in one JVM (so the
- * machine's drift cancels): batch 16 +4.8 to +5.7% in six runs, batch 64 unchanged (-0.4%, +0.2%); prefetching two
- * panels ahead or into L2 only ({@code prefetcht1}) was no better.
+ * machine's drift cancels, {@code scripts/step-ab}): batch 16 +1.5 to +5.7% in eight runs, batch 64 unchanged (-0.4%,
+ * +0.2%); prefetching two panels ahead or into L2 only ({@code prefetcht1}) was no better.
  */
 final class Prefetch {
     private Prefetch() {}
