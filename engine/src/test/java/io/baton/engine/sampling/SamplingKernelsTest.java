@@ -56,9 +56,35 @@ class SamplingKernelsTest {
                 assertThat((double) fast[i]).as("n %d, i %d", n, i).isCloseTo(e[i] / sum, org.assertj.core.api.Assertions.within(1e-6 * (e[i] / sum) + 1e-30));
             }
         }
-        float[] nan = {1f, Float.NaN, 2f};
-        SamplingKernels.softmaxInPlace(nan, 3, 1f);
-        for (float v : nan) assertThat(v).isNaN();
+        for (int n : new int[] {3, 100}) { // the scalar and the vector path
+            float[] nan = new float[n];
+            for (int i = 0; i < n; i++) nan[i] = i;
+            nan[1] = Float.NaN;
+            SamplingKernels.softmaxInPlace(nan, n, 1f);
+            for (float v : nan) assertThat(v).as("n %d", n).isNaN();
+        }
+    }
+
+    @Test
+    void shortRowsTakeTheScalarLoopWithTheVectorLoopsResults() {
+        // Lengths on both sides of SCALAR_BELOW, each bit for bit against the vector weights of the same row, summed
+        // in double and scaled as softmaxInPlace documents.
+        SplittableRandom r = new SplittableRandom(9);
+        int k = SamplingKernels.SCALAR_BELOW;
+        for (int n : new int[] {1, 17, k - 1, k, k + 1, 3 * k + 5}) {
+            float[] a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * 20);
+            float max = Float.NEGATIVE_INFINITY;
+            for (float v : a) max = Math.max(max, v);
+            float[] w = new float[n];
+            SamplingKernels.weights(a, n, max, 0.125f, w); // the vector weights, bit-identical to the scalar ones
+            double sum = 0;
+            for (float v : w) sum += v;
+            float inv = (float) (1.0 / sum);
+            float[] fast = a.clone();
+            SamplingKernels.softmaxInPlace(fast, n, 0.125f);
+            for (int i = 0; i < n; i++) assertThat(fast[i]).as("n %d, i %d", n, i).isEqualTo(w[i] * inv);
+        }
     }
 
     @Test
