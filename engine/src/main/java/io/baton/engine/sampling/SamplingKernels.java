@@ -18,8 +18,9 @@ public final class SamplingKernels {
 
     /**
      * Softmax in place of {@code a[0, n)} scaled by {@code scale > 0}: {@code a[i] = exp((a[i] - max) * scale) / sum},
-     * with this class's vector {@code exp} and the sum in double. Attention uses it for its scores: a scalar
-     * {@code Math.exp} per score cost about 15% of a 512-token prefill.
+     * with this class's {@code exp} and the sum in double; vector loops from {@link #SCALAR_BELOW} scores on, a scalar
+     * loop of the same operations below (same results). Attention uses it for its scores: a scalar {@code Math.exp} per
+     * score cost about 15% of a 512-token prefill.
      */
     public static void softmaxInPlace(float[] a, int n, float scale) {
         if (n == 0) return;

@@ -16,7 +16,7 @@ import static io.baton.engine.tensor.Vec.F;
  * the batched tokens/s, and a batch's share of it is how well its step uses the FMAs.
  *
  * <p>Measured in the same run as what it is compared with, like {@link MemoryRoof}. On the development machine it is
- * steady at 226-230 GFLOP/s per core once {@link #chains} keeps its constants in registers (see there); before, it
+ * steady at 223-231 GFLOP/s per core once {@link #chains} keeps its constants in registers (see there); before, it
  * seemed to move between ~220 and ~110 "from one minute to the next", which was the JIT, not the machine.
  */
 public final class ComputeRoof {
